@@ -1,0 +1,2 @@
+//! The apprun CLI.
+fn main() {}

@@ -1,0 +1,1 @@
+//! App Runner control-plane emulator (placeholder; the emulator issue fills it).
