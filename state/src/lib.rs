@@ -1,3 +1,45 @@
-//! Durable state: the state document format, the local file backend with its
-//! lock, and the S3 backend. Knows nothing of resource kinds beyond an opaque
-//! record.
+//! Durable state for apprun: the state document format, the local file
+//! backend with its lock, and the interfaces a remote backend (S3, in
+//! apprun-aws) implements.
+//!
+//! Map:
+//! - [`Snapshot`] (`snapshot`): one stack's state for one target: lineage,
+//!   serial, opaque [`Resource`] records and the journal of [`PendingOp`]s.
+//! - [`format`]: bytes <-> snapshot, with format version and checksum.
+//! - [`verify_integrity`] (`integrity`): the invariants of a snapshot.
+//! - [`Storage`], [`Locker`], [`StateStore`] (`store`): what a backend implements.
+//! - [`LocalStore`] (`local`): atomic file writes, backup, OS file lock.
+//! - [`LockGuard`], [`LockInfo`], [`LockRequest`] (`lock`): the lock, backend-independent.
+//! - [`Journal`] (`journal`): begin/complete of mutating operations for apply.
+//! - [`DigestKey`], [`SecretDigest`] (`secret_digest`): secrets only as keyed digests.
+//! - `conformance` (feature `conformance`): the suite every backend passes.
+//!
+//! Architecture invariant: this crate knows nothing of resource kinds beyond
+//! an opaque record, and never holds a secret value. It never overwrites a
+//! state it cannot read and verify, nor one of another lineage or a newer
+//! serial. All APIs are synchronous.
+
+mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+pub mod failpoint;
+pub mod format;
+mod integrity;
+mod journal;
+mod local;
+mod lock;
+mod random;
+mod secret_digest;
+mod snapshot;
+mod store;
+
+pub use clock::{format_rfc3339, now_rfc3339};
+pub use error::{LockError, StateError};
+pub use integrity::{Violation, verify_integrity};
+pub use journal::{Journal, Outcome};
+pub use local::LocalStore;
+pub use lock::{LockGuard, LockId, LockInfo, LockRelease, LockRequest, LockStatus, StaleLock};
+pub use secret_digest::{DigestKey, SecretDigest};
+pub use snapshot::{Generation, Lineage, OpId, PendingAction, PendingOp, Resource, Snapshot};
+pub use store::{Locker, StateStore, Storage};

@@ -1,0 +1,64 @@
+//! The storage interfaces every backend implements, split like Terraform's
+//! statemgr: [`Storage`] (read and compare-and-swap write of whole
+//! snapshots) and [`Locker`] (an exclusive lock with a holder record), joined
+//! as [`StateStore`].
+//!
+//! API boundary: these traits are implemented by the local store here and by
+//! the S3 store in apprun-aws, and both run [`crate::conformance`]. They must
+//! never mention file-system types, and are synchronous (call them from
+//! `spawn_blocking` in async code).
+
+use crate::error::{LockError, StateError};
+use crate::lock::{LockGuard, LockRequest, LockStatus};
+use crate::snapshot::{Generation, Snapshot};
+
+/// Whole-snapshot persistence with compare-and-swap writes.
+pub trait Storage: Send + Sync {
+    /// Where the state lives, for messages (a path, an `s3://` URL).
+    fn location(&self) -> String;
+
+    /// The stored snapshot, fully verified (checksum, version, integrity), or
+    /// `None` if nothing was ever stored. A state that fails a check is an
+    /// error, never `None`.
+    fn read(&self) -> Result<Option<Snapshot>, StateError>;
+
+    /// Stores `snapshot` if and only if the stored state is still `expected`
+    /// (`None`: nothing stored yet). Refuses, leaving the stored state
+    /// untouched, when:
+    /// - the stored lineage differs from `expected`'s, or `snapshot`'s lineage
+    ///   differs from `expected`'s (`state::foreign_lineage`);
+    /// - the stored serial differs from `expected`'s, something is stored
+    ///   when `expected` is `None`, or `snapshot.serial` is not greater than
+    ///   `expected`'s (`state::stale_serial`; 0 when `expected` is `None`);
+    /// - nothing is stored when `expected` is `Some` (`state::missing`);
+    /// - the stored state cannot be read (its read error);
+    /// - `snapshot` fails [`crate::verify_integrity`].
+    ///
+    /// The write is atomic: a reader sees the old or the new snapshot, never
+    /// a mix, even if the process dies during the write. Backends keep the
+    /// previous version as a backup where they can.
+    fn write(&self, snapshot: &Snapshot, expected: Option<&Generation>) -> Result<(), StateError>;
+}
+
+/// An exclusive lock on a state, naming its holder.
+pub trait Locker: Send + Sync {
+    /// Takes the lock for `request`. When it is held: fails at once with
+    /// `state::locked` naming the holder, or with a timeout waits with
+    /// backoff and then fails with `state::lock_timeout`. A record left by a
+    /// holder that provably no longer holds the lock is replaced and returned
+    /// in [`LockGuard::replaced_stale`]. The guard releases the lock on drop.
+    fn lock(&self, request: &LockRequest) -> Result<LockGuard, LockError>;
+
+    /// Removes the lock record with id `id`, for `apprun state unlock --force`.
+    /// Refuses when the record has another id, and when the backend can tell
+    /// that a running process still holds the lock.
+    fn force_unlock(&self, id: &str) -> Result<(), LockError>;
+
+    /// Reports whether the lock is free, held (and by whom) or stale, without taking it.
+    fn lock_status(&self) -> Result<LockStatus, LockError>;
+}
+
+/// A complete backend: storage plus lock.
+pub trait StateStore: Storage + Locker {}
+
+impl<T: Storage + Locker + ?Sized> StateStore for T {}
