@@ -1,2 +1,66 @@
-//! The apprun CLI.
-fn main() {}
+//! The `apprun` command line.
+//!
+//! Each command parses its arguments, calls one operation and maps the result
+//! to an exit code (README lists them). Rendering lives here; decisions live
+//! in the library crates.
+
+mod cli;
+mod commands;
+mod error;
+mod output;
+mod stack_input;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use error::exit;
+use output::Output;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let out = Output::new(cli.color, cli.format);
+    let result = match &cli.command {
+        Command::Validate(args) => commands::validate::run(args, &out),
+        Command::Schema => commands::schema::run(),
+        Command::Completions { shell } => commands::completions::run(*shell),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            let report = miette::Report::new(error);
+            if out.color_stderr {
+                eprintln!("{report:?}");
+            } else {
+                let mut text = String::new();
+                let handler = miette::GraphicalReportHandler::new_themed(
+                    miette::GraphicalTheme::unicode_nocolor(),
+                );
+                if handler.render_report(&mut text, report.as_ref()).is_err() {
+                    text = format!("error: {report}");
+                }
+                eprintln!("{text}");
+            }
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// Logs go to stderr; `-v` raises the level, `RUST_LOG` overrides it.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,77 @@
+//! Reading the stack file and its variables from the command line.
+
+use std::path::Path;
+
+use apprun_schema::{SchemaError, Stack, VarInputs, VarOrigin, variables};
+
+use crate::cli::StackArgs;
+use crate::error::CliError;
+
+/// Diagnostics found in one file (the stack or a var file).
+pub struct FileDiagnostics {
+    /// The file name as shown.
+    pub file: String,
+    /// Its text.
+    pub text: String,
+    /// The problems.
+    pub errors: Vec<SchemaError>,
+}
+
+/// The outcome of reading a stack.
+pub enum Loaded {
+    /// A valid stack.
+    Valid {
+        /// The stack.
+        stack: Box<Stack>,
+        /// The file name as shown.
+        file: String,
+    },
+    /// Problems, per file.
+    Invalid(Vec<FileDiagnostics>),
+}
+
+fn read(what: &'static str, path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        what,
+        help: match source.kind() {
+            std::io::ErrorKind::NotFound if what == "stack file" => {
+                "pass the stack file's path (default: ./apprun.yaml); see examples/ for complete stacks".to_string()
+            }
+            std::io::ErrorKind::InvalidData => "the file must be UTF-8 text".to_string(),
+            _ => "check the path and its permissions".to_string(),
+        },
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads the var files, the `--var` flags and the stack, and validates.
+pub fn load(args: &StackArgs) -> Result<Loaded, CliError> {
+    let mut inputs = VarInputs::new();
+    let mut invalid = Vec::new();
+    for path in &args.var_files {
+        let text = read("var file", path)?;
+        let file = path.display().to_string();
+        if let Err(errors) = variables::read_var_file(&file, &text, &mut inputs) {
+            invalid.push(FileDiagnostics { file, text, errors });
+        }
+    }
+    for flag in &args.vars {
+        let (name, value) =
+            variables::parse_flag(flag).map_err(|message| CliError::InvalidVar { message })?;
+        inputs.set(name, value, VarOrigin::Flag);
+    }
+    let text = read("stack file", &args.stack)?;
+    let file = args.stack.display().to_string();
+    match apprun_schema::load(&text, &inputs) {
+        Ok(stack) if invalid.is_empty() => Ok(Loaded::Valid {
+            stack: Box::new(stack),
+            file,
+        }),
+        Ok(_) => Ok(Loaded::Invalid(invalid)),
+        Err(errors) => {
+            invalid.push(FileDiagnostics { file, text, errors });
+            Ok(Loaded::Invalid(invalid))
+        }
+    }
+}
