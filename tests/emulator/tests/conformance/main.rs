@@ -1,0 +1,12 @@
+//! Conformance of the emulator through the real `aws-sdk-apprunner` client:
+//! every implemented operation, its success and each modelled error.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod autoscaling;
+mod observability_tags;
+mod services;
+mod vpc_connectors;
+mod wire;
