@@ -257,3 +257,25 @@ async fn faults_can_be_set_from_the_builder_and_removed() {
     assert!(emu.admin().remove_fault(id));
     c.list_services().send().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_from_aws_config_reaches_the_emulator() {
+    let emu = emulator().await;
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_apprunner::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(emu.endpoint_url())
+        .retry_config(standard_retries())
+        .load()
+        .await;
+    let c = aws_sdk_apprunner::Client::new(&shared);
+    emu.admin()
+        .add_fault(
+            FaultRule::new(Some("ListServices"), Fault::ServerError { status: 500 }).times(1),
+        )
+        .unwrap();
+    c.list_services().send().await.unwrap();
+    assert_eq!(emu.admin().count("ListServices"), 2);
+}

@@ -373,3 +373,68 @@ async fn admin_endpoint_scripts_faults_clock_and_reset() {
     let (status, _) = http(&emu, "GET", "/_emulator/nowhere", None, "").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn malformed_bodies_get_4xx_for_every_operation_and_never_crash_the_server() {
+    let emu = emulator().await;
+    const OPS: &[&str] = &[
+        "CreateService",
+        "DescribeService",
+        "ListServices",
+        "UpdateService",
+        "DeleteService",
+        "PauseService",
+        "ResumeService",
+        "StartDeployment",
+        "ListOperations",
+        "CreateAutoScalingConfiguration",
+        "DescribeAutoScalingConfiguration",
+        "ListAutoScalingConfigurations",
+        "DeleteAutoScalingConfiguration",
+        "UpdateDefaultAutoScalingConfiguration",
+        "ListServicesForAutoScalingConfiguration",
+        "CreateVpcConnector",
+        "DescribeVpcConnector",
+        "ListVpcConnectors",
+        "DeleteVpcConnector",
+        "CreateObservabilityConfiguration",
+        "DescribeObservabilityConfiguration",
+        "ListObservabilityConfigurations",
+        "DeleteObservabilityConfiguration",
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+    ];
+    let bodies = [
+        "[]",
+        "\"text\"",
+        "null",
+        "42",
+        "{\"MaxResults\": -1}",
+        "{\"MaxResults\": 1e99}",
+        "{\"ServiceArn\": 5}",
+        "{\"ServiceArn\": \"arn:aws:apprunner:us-east-1:123456789012:service\"}",
+        "{\"Tags\": [{\"Key\": null}], \"ResourceArn\": \"x\"}",
+        "{\"NextToken\": \"emu-999999999999999999999\"}",
+        "{\"SourceConfiguration\": {}, \"ServiceName\": \"ok-name\"}",
+        "{\"AutoScalingConfigurationArn\": \"arn:aws:apprunner:us-east-1:123456789012:autoscalingconfiguration/a/b/c/d\"}",
+        "{\"ServiceName\": \"\\u0000\\u0000\\u0000\\u0000\", \"SourceConfiguration\": {\"ImageRepository\": {}}}",
+    ];
+    for op in OPS {
+        for body in bodies {
+            let (status, reply) = raw(&emu, &format!("AppRunner.{op}"), body).await;
+            assert!(
+                (400..500).contains(&status) || status == 200,
+                "{op} {body}: {status} {reply}"
+            );
+            if status != 200 {
+                assert!(
+                    reply["__type"].is_string() && reply["Message"].is_string(),
+                    "{op} {body}: {reply}"
+                );
+            }
+        }
+    }
+    let (status, _) = raw(&emu, "AppRunner.ListServices", "{}").await;
+    assert_eq!(status, 200);
+}
