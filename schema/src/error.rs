@@ -208,7 +208,7 @@ pub enum SchemaError {
     },
 
     /// A cpu and memory pair App Runner rejects.
-    #[error("{memory} of memory cannot be combined with {cpu}")]
+    #[error("memory {memory} cannot be combined with cpu {cpu}")]
     #[diagnostic(
         code(schema::cpu_memory_mismatch),
         help("with {cpu}, memory must be one of: {allowed}")

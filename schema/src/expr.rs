@@ -45,9 +45,9 @@ pub fn pieces(s: &str) -> Result<Vec<Piece<'_>>, ExprError> {
     while let Some(index) = rest.find('$') {
         literal.push_str(&rest[..index]);
         let after = &rest[index..];
-        if after.starts_with("$${") {
+        if let Some(tail) = after.strip_prefix("$${") {
             literal.push_str("${");
-            rest = &after[3..];
+            rest = tail;
             consumed += index + 3;
         } else if after.starts_with("${") {
             let offset = consumed + index;

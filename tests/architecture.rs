@@ -1,0 +1,118 @@
+//! Architecture invariants, checked on the real dependency graph
+//! (`cargo metadata`), not in reviewers' heads:
+//! - `apprun-schema` and `apprun-engine` never depend on an AWS SDK crate or
+//!   bollard, directly or transitively;
+//! - only `apprun-aws` depends on `aws-sdk-*` at run time (the emulator's
+//!   tests use the App Runner client as a dev-dependency to test the wire);
+//! - only `apprun-docker` depends on bollard.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+fn metadata() -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Package name -> names of its normal (non-dev, non-build) dependencies.
+fn normal_graph(meta: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let names: BTreeMap<&str, &str> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    meta["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            let deps = node["deps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|dep| {
+                    dep["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|kind| kind["kind"].is_null())
+                })
+                .map(|dep| names[dep["pkg"].as_str().unwrap()].to_string())
+                .collect();
+            (names[node["id"].as_str().unwrap()].to_string(), deps)
+        })
+        .collect()
+}
+
+fn closure(graph: &BTreeMap<String, BTreeSet<String>>, root: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![root.to_string()];
+    while let Some(name) = stack.pop() {
+        for dep in graph.get(&name).into_iter().flatten() {
+            if seen.insert(dep.clone()) {
+                stack.push(dep.clone());
+            }
+        }
+    }
+    seen
+}
+
+fn forbidden(name: &str) -> bool {
+    name.starts_with("aws-sdk-") || name == "aws-config" || name == "bollard"
+}
+
+#[test]
+fn schema_and_engine_core_stay_free_of_sdk_crates() {
+    let graph = normal_graph(&metadata());
+    for krate in ["apprun-schema", "apprun-engine"] {
+        assert!(
+            graph.contains_key(krate),
+            "{krate} missing from the workspace"
+        );
+        let bad: Vec<String> = closure(&graph, krate)
+            .into_iter()
+            .filter(|d| forbidden(d))
+            .collect();
+        assert!(bad.is_empty(), "{krate} depends on {bad:?}");
+    }
+}
+
+#[test]
+fn only_the_target_crates_import_their_sdk() {
+    let graph = normal_graph(&metadata());
+    for (krate, deps) in &graph {
+        for dep in deps {
+            if dep.starts_with("aws-sdk-") || dep == "aws-config" {
+                assert!(
+                    krate == "apprun-aws" || dep_is_transitive(krate),
+                    "{krate} imports {dep}; only apprun-aws may"
+                );
+            }
+            if dep == "bollard" {
+                assert_eq!(
+                    krate, "apprun-docker",
+                    "{krate} imports bollard; only apprun-docker may"
+                );
+            }
+        }
+    }
+}
+
+/// SDK crates depend on each other (aws-config on aws-sdk-sso...).
+fn dep_is_transitive(krate: &str) -> bool {
+    krate.starts_with("aws-")
+}
