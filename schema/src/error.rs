@@ -122,7 +122,7 @@ pub enum SchemaError {
     },
 
     /// A service with neither an image nor a code source.
-    #[error("service `{service}` has no source: set `image` or `code`")]
+    #[error("service `{service}` has no source: set `image`, `code` or `build`")]
     #[diagnostic(
         code(schema::missing_source),
         help(
@@ -133,7 +133,7 @@ pub enum SchemaError {
         /// The service's logical name.
         service: String,
         /// The service's key.
-        #[label("this service needs `image` or `code`")]
+        #[label("this service needs `image`, `code` or `build`")]
         span: SourceSpan,
     },
 

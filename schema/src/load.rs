@@ -488,6 +488,16 @@ fn decode_service(
         name: m.opt("name", d),
         image: m.opt("image", d),
         code: m.with("code", d, decode_code),
+        build: m.with("build", d, |node, anchor, field, d| {
+            let mut m = MapReader::new(node, anchor, field, "`build`", d)?;
+            let context = m.req("context", "./app", d);
+            let dockerfile = m.opt("dockerfile", d);
+            m.finish(d);
+            Some(BuildSource {
+                context: context?,
+                dockerfile,
+            })
+        }),
         port: m.opt("port", d),
         cpu: m.opt("cpu", d),
         memory: m.opt("memory", d),

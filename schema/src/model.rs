@@ -377,6 +377,11 @@ pub struct Service {
     /// Code source: build from a source repository instead of an image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<CodeSource>,
+    /// Local build (Docker target): build the image from a directory with a
+    /// Dockerfile. On AWS, `image` is deployed instead; a service with only
+    /// `build` runs on the Docker target only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildSource>,
     /// The port the code listens on, 1-65535. Default 8080.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<Spanned<i64>>,
@@ -468,6 +473,17 @@ pub struct CodeSource {
     /// Start command (required when `configuration_source` is `api`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_command: Option<Spanned<String>>,
+}
+
+/// A local image build for the Docker target.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct BuildSource {
+    /// The build context directory, relative to the stack file.
+    pub context: Spanned<String>,
+    /// The Dockerfile, relative to the context. Default `Dockerfile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<Spanned<String>>,
 }
 
 /// Where a code service's build settings come from.
