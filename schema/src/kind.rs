@@ -58,6 +58,17 @@ impl Kind {
         }
     }
 
+    /// The resource type name plans print (`vpc_connector`).
+    pub const fn type_name(self) -> &'static str {
+        match self {
+            Kind::Repository => "repository",
+            Kind::Role => "role",
+            Kind::VpcConnector => "vpc_connector",
+            Kind::AutoScaling => "autoscaling_configuration",
+            Kind::Service => "service",
+        }
+    }
+
     /// The attributes a reference may name, e.g. `${services.web.url}`.
     pub const fn attributes(self) -> &'static [&'static str] {
         match self {

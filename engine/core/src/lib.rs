@@ -1,5 +1,20 @@
-//! The engine core: dependency graph, diff, plan, apply scheduler, drift and
-//! the `Provider` trait both targets implement.
+//! The engine core: desired state, dependency graph, diff, plan and its
+//! renderings.
 //!
 //! Architecture invariant: this crate never depends on an AWS SDK crate or on
-//! bollard. It gets prior state and refreshed observations as plain data.
+//! bollard (`tests/architecture.rs` checks). It gets prior state and
+//! refreshed observations as plain data, and does no I/O.
+
+pub mod desired;
+pub mod diff;
+pub mod graph;
+pub mod kinds;
+pub mod plan;
+pub mod planfile;
+pub mod record;
+pub mod render;
+pub mod values;
+
+pub use plan::{
+    Action, Change, Observation, Plan, PlanInput, PlanOptions, ReplaceOrder, plan, stack_digest,
+};

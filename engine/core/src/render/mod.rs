@@ -1,0 +1,59 @@
+//! Plan renderings: terminal text, JSON for programs, Markdown for pull
+//! requests. All deterministic: no timestamps, stable order, no secrets.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use serde_json::Value;
+
+use crate::values::{is_sealed, is_unknown};
+
+/// Shows a value the way plans print it: strings quoted, sealed secrets as
+/// `(sensitive value)`, unknowns as `(known after apply)`.
+pub fn show(value: &Value) -> String {
+    if is_sealed(value) {
+        return "(sensitive value)".to_string();
+    }
+    if is_unknown(value) {
+        return "(known after apply)".to_string();
+    }
+    match value {
+        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(show).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) if map.is_empty() => "{}".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Flattens an attribute document into `(path, leaf)` pairs, in path order;
+/// sealed and unknown markers count as leaves, empty maps are skipped.
+pub fn flatten(value: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    flatten_at("", value, &mut out);
+    out
+}
+
+fn flatten_at(path: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) if !is_sealed(value) && !is_unknown(value) => {
+            for (key, child) in map {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                flatten_at(&child_path, child, out);
+            }
+        }
+        other => out.push((path.to_string(), other.clone())),
+    }
+}
+
+/// Whether a value is long text better shown as a line diff (policies).
+pub fn is_multiline(value: Option<&Value>) -> bool {
+    matches!(value, Some(Value::String(s)) if s.contains('\n'))
+}
