@@ -10,6 +10,7 @@ pub mod diff;
 pub mod graph;
 pub mod kinds;
 pub mod plan;
+pub mod provider;
 pub mod planfile;
 pub mod record;
 pub mod render;

@@ -1,0 +1,216 @@
+//! The one door to the outside world: the `Provider` trait that the AWS and
+//! Docker targets implement, and its error type.
+//!
+//! A provider receives attributes in the normalized shape of
+//! [`crate::desired`] with every `${...}` reference already resolved and
+//! sensitive values in clear (in memory only), and returns what it saw in
+//! the same shape. It never sees YAML and never touches state: the engine
+//! journals before and records after every call.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use apprun_schema::{Address, Kind};
+use miette::Diagnostic;
+use serde_json::Value;
+use thiserror::Error;
+
+/// Progress messages from a long operation ("waiting for the deployment").
+pub type Progress = Arc<dyn Fn(&Address, &str) + Send + Sync>;
+
+/// One resource to create or update.
+#[derive(Clone)]
+pub struct ResourceRequest<'a> {
+    /// The stack's name (for ownership tags and labels).
+    pub stack: &'a str,
+    /// The resource's address (for ownership tags and labels).
+    pub address: &'a Address,
+    /// Its physical name.
+    pub name: &'a str,
+    /// Attributes, references resolved, secrets in clear.
+    pub attributes: &'a Value,
+    /// The outputs of the resources it depends on, by address.
+    pub dependencies: &'a BTreeMap<Address, BTreeMap<String, Value>>,
+    /// Where to report progress while waiting.
+    pub progress: Progress,
+}
+
+impl std::fmt::Debug for ResourceRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Attributes may hold secrets: never print them.
+        f.debug_struct("ResourceRequest")
+            .field("stack", &self.stack)
+            .field("address", &self.address)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a create or update produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The provider's id for the resource (an ARN on AWS).
+    pub physical_id: String,
+    /// Outputs that references may use (`arn`, `url`, `uri`, ...).
+    pub outputs: BTreeMap<String, Value>,
+}
+
+/// What a read saw.
+#[derive(Clone, PartialEq)]
+pub struct Observed {
+    /// Attributes in the normalized shape, secrets in clear (the engine
+    /// seals them before comparing or storing).
+    pub attributes: Value,
+    /// Current outputs.
+    pub outputs: BTreeMap<String, Value>,
+    /// Set when the resource can only be deleted (App Runner
+    /// `CREATE_FAILED`), with the reason.
+    pub failed: Option<String>,
+}
+
+impl std::fmt::Debug for Observed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observed")
+            .field("outputs", &self.outputs)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A provider failure, classified by what the engine should do about it.
+/// Messages never contain secret values.
+#[derive(Debug, Clone, Error, Diagnostic, PartialEq)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// The API throttled us and retries ran out.
+    #[error("{operation} was throttled: {message}")]
+    #[diagnostic(code(provider::throttled), help("apply again later, or lower --parallelism"))]
+    Throttled {
+        /// The API operation.
+        operation: String,
+        /// The service's message.
+        message: String,
+    },
+    /// A transient failure (5xx, timeout) that retries did not overcome.
+    #[error("{operation} failed with a transient error: {message}")]
+    #[diagnostic(code(provider::transient), help("apply again; the state records what was done"))]
+    Transient {
+        /// The API operation.
+        operation: String,
+        /// What happened.
+        message: String,
+    },
+    /// The request may or may not have taken effect (a dropped connection,
+    /// a timeout after sending). The engine reconciles by reading before any
+    /// retry.
+    #[error("{operation} may or may not have taken effect: {message}")]
+    #[diagnostic(code(provider::ambiguous), help("apply again: apprun looks the resource up by its ownership tags first"))]
+    Ambiguous {
+        /// The API operation.
+        operation: String,
+        /// What happened.
+        message: String,
+    },
+    /// The resource does not exist.
+    #[error("{what} not found")]
+    #[diagnostic(code(provider::not_found))]
+    NotFound {
+        /// What was looked for.
+        what: String,
+    },
+    /// A resource with that name exists already and is not ours.
+    #[error("{what} already exists")]
+    #[diagnostic(
+        code(provider::already_exists),
+        help("another stack or a person created it; choose another `name`, or adopt it with `apprun import`")
+    )]
+    AlreadyExists {
+        /// What exists.
+        what: String,
+    },
+    /// The API refused the request as invalid.
+    #[error("{operation} was refused: {message}")]
+    #[diagnostic(code(provider::invalid), help("fix the stack; the message says what the API refused"))]
+    Invalid {
+        /// The API operation.
+        operation: String,
+        /// The service's message.
+        message: String,
+    },
+    /// An asynchronous operation ended in failure (a rolled-back deployment,
+    /// `CREATE_FAILED`, a failed health check).
+    #[error("{what} failed: {message}")]
+    #[diagnostic(code(provider::operation_failed), help("{help}"))]
+    OperationFailed {
+        /// What failed ("deployment of services.web").
+        what: String,
+        /// The status and message.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+    /// Waiting for an operation took longer than allowed.
+    #[error("timed out after {seconds} s waiting for {what}")]
+    #[diagnostic(code(provider::timeout), help("the operation may still finish; run `apprun plan` to see where it stands"))]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long we waited.
+        seconds: u64,
+    },
+    /// Anything else: credentials, an unreachable endpoint, a bug.
+    #[error("{message}")]
+    #[diagnostic(code(provider::fatal), help("{help}"))]
+    Fatal {
+        /// What happened.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+}
+
+/// A target: AWS or the local Docker engine.
+pub trait Provider: Send + Sync {
+    /// The target's name (`aws`, `docker`).
+    fn target(&self) -> &str;
+
+    /// Reads a resource; `Ok(None)` when it no longer exists.
+    fn read(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> impl Future<Output = Result<Option<Observed>, ProviderError>> + Send;
+
+    /// Finds a resource this stack created for `address` (by its ownership
+    /// tags or labels and its name): how an interrupted or ambiguous create
+    /// is reconciled instead of creating a duplicate.
+    fn find_owned(
+        &self,
+        stack: &str,
+        address: &Address,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Applied>, ProviderError>> + Send;
+
+    /// Creates a resource; waits until it is usable.
+    fn create(&self, request: &ResourceRequest<'_>) -> impl Future<Output = Result<Applied, ProviderError>> + Send;
+
+    /// Changes a resource in place; `changed` lists the attribute paths that
+    /// differ, so the provider sends only what changed.
+    fn update(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+        changed: &[String],
+    ) -> impl Future<Output = Result<Applied, ProviderError>> + Send;
+
+    /// Deletes a resource; `Ok` also when it was already gone.
+    fn delete(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+        progress: Progress,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}
