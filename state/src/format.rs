@@ -87,7 +87,7 @@ pub fn decode(bytes: &[u8], location: &str, backup: Option<&str>) -> Result<Snap
         backup: bak(),
     };
     let json_err = |what: &str, e: serde_json::Error| {
-        if e.is_eof() {
+        if e.is_eof() || (e.is_syntax() && error_at_end(bytes, &e)) {
             truncated(format!("{what} ends early ({e})"))
         } else {
             corrupt(format!("{what}: {e}"))
@@ -160,6 +160,25 @@ pub fn decode(bytes: &[u8], location: &str, backup: Option<&str>) -> Result<Snap
         serde_json::from_str(envelope.body.get()).map_err(|e| json_err("the body", e))?;
     verify_integrity(&snapshot).map_err(|v| StateError::from_violation(location, bak(), v))?;
     Ok(snapshot)
+}
+
+/// Whether a syntax error points at the last byte of the input or past it,
+/// as when a document is cut inside a token (`1.` of `1.5`).
+fn error_at_end(bytes: &[u8], e: &serde_json::Error) -> bool {
+    let line_start = if e.line() <= 1 {
+        0
+    } else {
+        match bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(e.line() - 2)
+        {
+            Some((i, _)) => i + 1,
+            None => return false,
+        }
+    };
+    line_start + e.column() >= bytes.len()
 }
 
 #[cfg(test)]
