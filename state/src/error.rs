@@ -386,7 +386,7 @@ impl StateError {
                 location, backup, ..
             } => format!(
                 "apprun will not start a new state where one existed, as that would lose track \
-                 of every resource. {}",
+                 of every resource. {} To start from nothing on purpose, remove the backup too.",
                 backup_advice(location, backup.as_deref())
             ),
             StateError::ForeignLineage { .. } => {
