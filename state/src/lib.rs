@@ -5,7 +5,7 @@
 //! Map:
 //! - [`Snapshot`] (`snapshot`): one stack's state for one target: lineage,
 //!   serial, opaque [`Resource`] records and the journal of [`PendingOp`]s.
-//! - [`format`]: bytes <-> snapshot, with format version and checksum.
+//! - [`format`](mod@format): bytes <-> snapshot, with format version and checksum.
 //! - [`verify_integrity`] (`integrity`): the invariants of a snapshot.
 //! - [`Storage`], [`Locker`], [`StateStore`] (`store`): what a backend implements.
 //! - [`LocalStore`] (`local`): atomic file writes, backup, OS file lock.

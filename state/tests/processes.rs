@@ -340,3 +340,52 @@ fn abort_right_after_the_begin_rename_keeps_the_new_state() {
         &["repositories.web"],
     );
 }
+
+#[test]
+fn a_killed_holder_leaves_a_stale_record_that_force_unlock_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = prepared_state(dir.path());
+    let pid = crash_child_at("before_begin", dir.path(), &store, None);
+    let stale = match store.lock_status().unwrap() {
+        apprun_state::LockStatus::Stale(s) => s,
+        other => panic!("expected a stale lock, got {other:?}"),
+    };
+    let record = stale.record.clone().unwrap();
+    assert_eq!(record.pid, pid);
+    assert_eq!(record.operation, "apply");
+    assert!(matches!(
+        store.force_unlock("wrong-id"),
+        Err(LockError::IdMismatch { .. })
+    ));
+    store.force_unlock(record.id.as_str()).unwrap();
+    assert_eq!(store.lock_status().unwrap(), apprun_state::LockStatus::Free);
+    assert!(matches!(
+        store.force_unlock(record.id.as_str()),
+        Err(LockError::NotLocked { .. })
+    ));
+}
+
+#[test]
+fn force_unlock_refuses_while_a_live_process_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = prepared_state(dir.path());
+    let mut child = spawn_child("lock_race", store.path(), dir.path(), &[]);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "try 0").unwrap();
+    stdin.flush().unwrap();
+    let said = next_said(&mut out).unwrap();
+    let id = said.split_whitespace().nth(2).unwrap().to_owned();
+    match store.force_unlock(&id) {
+        Err(e @ LockError::HolderRunning { .. }) => {
+            assert_eq!(e.holder().unwrap().pid, child.id());
+        }
+        other => panic!("expected state::lock_holder_running, got {other:?}"),
+    }
+    writeln!(stdin, "release 0").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(next_said(&mut out).unwrap(), "released 0");
+    drop(stdin);
+    child.wait().unwrap();
+    assert_eq!(store.lock_status().unwrap(), apprun_state::LockStatus::Free);
+}
