@@ -1,5 +1,40 @@
-//! The local Docker target: implements the engine's `Provider` trait against
-//! the Docker Engine API through bollard. It is the only crate allowed to
-//! import bollard.
+//! The local Docker target's building blocks: everything apprun does on the
+//! Docker Engine, through bollard (the only crate that imports it). The
+//! engine's `Provider` implementation calls these; this crate knows nothing
+//! of YAML, plans or state.
 //!
-//! Status: placeholder; the Docker target issue fills it.
+//! - [`DockerEngine`] ([`engine`]): connection, replicas, networks,
+//!   ownership checks, [`DockerEngine::destroy_stack`].
+//! - [`images`]: the built-in `FROM scratch` images (echo server, front door)
+//!   built from static binaries embedded by `build.rs`, and user builds.
+//! - [`front_door`]: the per-service proxy on `127.0.0.1:<port>`.
+//! - [`health`]: health checks through published 127.0.0.1 ports.
+//! - [`deploy`]: blue/green deployments with rollback.
+//! - [`observe`]: what runs, for refresh and drift.
+//! - [`spec`]: the plain input types ([`ServiceSpec`], [`Secret`]...).
+//!
+//! Invariants: everything created carries `apprun.stack` and
+//! `apprun.address` labels ([`labels`]); nothing without the caller's stack
+//! label is ever stopped or removed; ports are published on 127.0.0.1 only
+//! and containers are reached only through them; containers run with
+//! `no-new-privileges`; secret values never reach a label, a log line or an
+//! error message.
+
+pub mod deploy;
+pub mod engine;
+pub mod error;
+pub mod front_door;
+pub mod health;
+mod http;
+pub mod images;
+pub mod labels;
+pub mod observe;
+pub mod spec;
+
+pub use deploy::{Deployment, Progress, new_generation};
+pub use engine::{DockerEngine, Owned, ReplicaInfo, network_name};
+pub use error::{DockerError, Result};
+pub use front_door::{BackendStatus, FrontDoor};
+pub use images::{BuildProgress, BuiltinImage, ECHO, FRONT_DOOR};
+pub use observe::{Drift, ObservedReplica, ObservedService, ObservedStack};
+pub use spec::{HealthProtocol, HealthSpec, ImageSource, Secret, ServiceSpec, env_digest};

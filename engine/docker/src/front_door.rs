@@ -1,0 +1,388 @@
+//! The front door: one container per service, running apprun's static
+//! proxy (`bins/front_door.rs`) `FROM scratch` with **host networking**, so
+//! that it listens on `127.0.0.1:<port>` itself and reaches replicas through
+//! the ports they publish on 127.0.0.1 (a container on a bridge network could
+//! not reach the host's loopback, and reaching replicas by bridge address is
+//! what the loopback rule forbids). It has restart policy `unless-stopped`
+//! and outlives `apply`, like `docker compose up -d`.
+//!
+//! The engine switches its backend list at run time through the admin port
+//! (also on 127.0.0.1, protected by a random token kept in the container's
+//! env): requests in flight finish on the old backends, new ones go to the
+//! new list, and [`DockerEngine::front_door_wait_drained`] tells when the old
+//! backends are idle.
+
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, StartContainerOptions,
+};
+use sha2::{Digest, Sha256};
+
+use crate::engine::{DockerEngine, name_prefix};
+use crate::error::{DockerError, Result};
+use crate::http;
+use crate::images::FRONT_DOOR;
+use crate::labels;
+use crate::spec::ServiceSpec;
+
+/// A running front door.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FrontDoor {
+    /// The container id.
+    pub container_id: String,
+    /// The service address it serves.
+    pub address: String,
+    /// The public port on 127.0.0.1.
+    pub port: u16,
+    /// The admin port on 127.0.0.1.
+    pub admin_port: u16,
+    token: String,
+}
+
+impl std::fmt::Debug for FrontDoor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontDoor")
+            .field("container_id", &self.container_id)
+            .field("address", &self.address)
+            .field("port", &self.port)
+            .field("admin_port", &self.admin_port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrontDoor {
+    /// The service's stable URL, `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// One backend as the front door sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendStatus {
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+    /// Requests in flight on it now.
+    pub in_flight: u64,
+    /// Whether it is in the current list (false: retired, still draining).
+    pub current: bool,
+    /// Requests sent to it so far.
+    pub served: u64,
+}
+
+/// A free TCP port on 127.0.0.1 (bind port 0, read it, release it).
+pub(crate) fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| DockerError::Api {
+            operation: "find a free port".to_string(),
+            status: None,
+            message: e.to_string(),
+        })
+}
+
+fn new_token(address: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(now.as_nanos().to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    h.update(address.as_bytes());
+    // RandomState is seeded from the OS's randomness once per process.
+    for _ in 0..2 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut r = std::collections::hash_map::RandomState::new().build_hasher();
+        r.write_u64(0);
+        h.update(r.finish().to_le_bytes());
+    }
+    hex::encode(h.finalize())[..32].to_string()
+}
+
+impl DockerEngine {
+    /// The front door of `address` in `stack`, if its container exists
+    /// (running or not).
+    pub async fn find_front_door(
+        &self,
+        stack: &str,
+        address: &str,
+    ) -> Result<Option<(FrontDoor, bool)>> {
+        let owned = self.list_owned(stack, Some(address)).await?;
+        let Some(c) = owned
+            .into_iter()
+            .find(|c| c.role == labels::ROLE_FRONT_DOOR)
+        else {
+            return Ok(None);
+        };
+        let port = c
+            .labels
+            .get(labels::FRONT_DOOR_PORT)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let admin_port = c
+            .labels
+            .get(labels::FRONT_DOOR_ADMIN_PORT)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let info = self
+            .client()
+            .inspect_container(&c.id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| DockerError::api(format!("inspect front door {}", c.name), e))?;
+        let token = info
+            .config
+            .and_then(|cfg| cfg.env)
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|e| e.strip_prefix("ADMIN_TOKEN=").map(str::to_string))
+            .unwrap_or_default();
+        Ok(Some((
+            FrontDoor {
+                container_id: c.id,
+                address: address.to_string(),
+                port,
+                admin_port,
+                token,
+            },
+            c.running,
+        )))
+    }
+
+    /// Make sure the front door of `spec` runs and sends traffic to
+    /// `backends` (`127.0.0.1:<port>` strings). An existing front door keeps
+    /// its port (the stable URL); it is re-created only when its port,
+    /// max_concurrency or queue timeout must change.
+    pub async fn front_door_up(
+        &self,
+        spec: &ServiceSpec,
+        backends: &[String],
+    ) -> Result<FrontDoor> {
+        let limits = format!(
+            "{}/{}",
+            spec.max_concurrency,
+            spec.queue_timeout.as_millis()
+        );
+        let mut keep_port = spec.front_door_port;
+        if let Some((fd, running)) = self.find_front_door(&spec.stack, &spec.address).await? {
+            let owned = self.list_owned(&spec.stack, Some(&spec.address)).await?;
+            let same_limits = owned
+                .iter()
+                .find(|c| c.id == fd.container_id)
+                .and_then(|c| c.labels.get(labels::FRONT_DOOR_LIMITS))
+                .is_some_and(|l| *l == limits);
+            let same_port = spec.front_door_port.is_none_or(|p| p == fd.port);
+            if same_limits && same_port {
+                if !running {
+                    self.client()
+                        .start_container(&fd.container_id, None::<StartContainerOptions>)
+                        .await
+                        .map_err(|e| {
+                            DockerError::api(format!("start front door of {}", spec.address), e)
+                        })?;
+                }
+                self.wait_admin_ready(&fd).await?;
+                self.front_door_switch(&fd, backends).await?;
+                return Ok(fd);
+            }
+            keep_port = keep_port.or(Some(fd.port));
+            self.stop_and_remove(&spec.stack, &fd.container_id).await?;
+        }
+        let image = self.ensure_builtin_image(FRONT_DOOR).await?;
+        let port = match keep_port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let admin_port = free_port()?;
+        let token = new_token(&spec.address);
+        let name = format!("{}-front-door", name_prefix(&spec.stack, &spec.address));
+        let mut lab = labels::base(&spec.stack, &spec.address, labels::ROLE_FRONT_DOOR);
+        lab.insert(labels::FRONT_DOOR_PORT.to_string(), port.to_string());
+        lab.insert(
+            labels::FRONT_DOOR_ADMIN_PORT.to_string(),
+            admin_port.to_string(),
+        );
+        lab.insert(labels::FRONT_DOOR_LIMITS.to_string(), limits);
+        let env = vec![
+            format!("LISTEN=127.0.0.1:{port}"),
+            format!("ADMIN=127.0.0.1:{admin_port}"),
+            format!("ADMIN_TOKEN={token}"),
+            format!("BACKENDS={}", backends.join(",")),
+            format!("MAX_CONCURRENCY={}", spec.max_concurrency),
+            format!("QUEUE_TIMEOUT_MS={}", spec.queue_timeout.as_millis()),
+        ];
+        let body = ContainerCreateBody {
+            image: Some(image),
+            env: Some(env),
+            labels: Some(lab),
+            host_config: Some(HostConfig {
+                network_mode: Some("host".to_string()),
+                security_opt: Some(vec!["no-new-privileges".to_string()]),
+                memory: Some(128 * 1024 * 1024),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    maximum_retry_count: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .client()
+            .create_container(Some(opts), body)
+            .await
+            .map_err(|e| {
+                if crate::error::status_of(&e) == Some(409) {
+                    DockerError::NotOwned {
+                        kind: "container",
+                        name: name.clone(),
+                        stack: spec.stack.clone(),
+                    }
+                } else {
+                    DockerError::api(format!("create front door {name}"), e)
+                }
+            })?;
+        let fd = FrontDoor {
+            container_id: created.id,
+            address: spec.address.clone(),
+            port,
+            admin_port,
+            token,
+        };
+        if let Err(e) = self
+            .client()
+            .start_container(&fd.container_id, None::<StartContainerOptions>)
+            .await
+        {
+            let _ = self.stop_and_remove(&spec.stack, &fd.container_id).await;
+            return Err(DockerError::api(format!("start front door {name}"), e));
+        }
+        if let Err(e) = self.wait_admin_ready(&fd).await {
+            let _ = self.stop_and_remove(&spec.stack, &fd.container_id).await;
+            return Err(e);
+        }
+        Ok(fd)
+    }
+
+    async fn wait_admin_ready(&self, fd: &FrontDoor) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let last = match http::request(
+                fd.admin_port,
+                "GET",
+                "/healthz",
+                &[],
+                "",
+                Duration::from_secs(1),
+            )
+            .await
+            {
+                Ok(a) if a.status == 200 => return Ok(()),
+                Ok(a) => format!("admin answered {}", a.status),
+                Err(e) => e,
+            };
+            let state = self
+                .client()
+                .inspect_container(&fd.container_id, None::<InspectContainerOptions>)
+                .await
+                .ok()
+                .and_then(|i| i.state)
+                .and_then(|s| s.running);
+            if state == Some(false) || Instant::now() >= deadline {
+                return Err(DockerError::FrontDoor {
+                    address: fd.address.clone(),
+                    reason: format!(
+                        "not ready on 127.0.0.1:{} (admin {}): {last}; is the port already in use?",
+                        fd.port, fd.admin_port
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Atomically replace the front door's backend list.
+    pub async fn front_door_switch(&self, fd: &FrontDoor, backends: &[String]) -> Result<()> {
+        let auth = format!("Bearer {}", fd.token);
+        let a = http::request(
+            fd.admin_port,
+            "PUT",
+            "/backends",
+            &[("Authorization", &auth)],
+            &backends.join("\n"),
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|reason| DockerError::FrontDoor {
+            address: fd.address.clone(),
+            reason,
+        })?;
+        if a.status == 200 {
+            Ok(())
+        } else {
+            Err(DockerError::FrontDoor {
+                address: fd.address.clone(),
+                reason: format!("switch answered {}: {}", a.status, a.body.trim()),
+            })
+        }
+    }
+
+    /// The backends the front door knows (current and draining).
+    pub async fn front_door_status(&self, fd: &FrontDoor) -> Result<Vec<BackendStatus>> {
+        let a = http::request(
+            fd.admin_port,
+            "GET",
+            "/backends",
+            &[],
+            "",
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|reason| DockerError::FrontDoor {
+            address: fd.address.clone(),
+            reason,
+        })?;
+        Ok(a.body
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                Some(BackendStatus {
+                    addr: f.next()?.to_string(),
+                    in_flight: f.next()?.parse().ok()?,
+                    current: f.next()? == "current",
+                    served: f.next()?.parse().ok()?,
+                })
+            })
+            .collect())
+    }
+
+    /// Wait until none of `addrs` has a request in flight on the front door.
+    pub async fn front_door_wait_drained(
+        &self,
+        fd: &FrontDoor,
+        addrs: &[String],
+        deadline: Instant,
+    ) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let busy = self
+                .front_door_status(fd)
+                .await?
+                .into_iter()
+                .any(|b| b.in_flight > 0 && addrs.contains(&b.addr));
+            if !busy {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(DockerError::Timeout {
+                    operation: format!("draining old replicas of {}", fd.address),
+                    elapsed: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The labels apprun puts on everything it creates. They are the only way
+//! apprun finds its objects again, so they are part of the on-engine format.
+//!
+//! Invariant: label values never contain a secret value.
+
+use std::collections::HashMap;
+
+/// The stack name.
+pub const STACK: &str = "apprun.stack";
+/// The resource address (`services.web`, `vpc_connectors.db`).
+pub const ADDRESS: &str = "apprun.address";
+/// `replica`, `front-door` or `network`.
+pub const ROLE: &str = "apprun.role";
+/// The deployment generation a replica belongs to.
+pub const GENERATION: &str = "apprun.generation";
+/// [`crate::env_digest`] of the env the replica was started with.
+pub const ENV_DIGEST: &str = "apprun.env-digest";
+/// The image reference the replica was started from.
+pub const IMAGE: &str = "apprun.image";
+/// The front door's public port on 127.0.0.1.
+pub const FRONT_DOOR_PORT: &str = "apprun.front-door.port";
+/// The front door's admin port on 127.0.0.1.
+pub const FRONT_DOOR_ADMIN_PORT: &str = "apprun.front-door.admin-port";
+/// The front door's max_concurrency and queue timeout, `<n>/<ms>`.
+pub const FRONT_DOOR_LIMITS: &str = "apprun.front-door.limits";
+
+/// Role of a replica container.
+pub const ROLE_REPLICA: &str = "replica";
+/// Role of a front-door container.
+pub const ROLE_FRONT_DOOR: &str = "front-door";
+/// Role of a network.
+pub const ROLE_NETWORK: &str = "network";
+
+/// The labels every object gets.
+pub(crate) fn base(stack: &str, address: &str, role: &str) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    m.insert(STACK.to_string(), stack.to_string());
+    m.insert(ADDRESS.to_string(), address.to_string());
+    m.insert(ROLE.to_string(), role.to_string());
+    m
+}

@@ -1,0 +1,117 @@
+//! Shared helpers for the Docker tests: engine-or-skip, a unique stack per
+//! test with a drop guard that destroys it, and a tiny HTTP client.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use apprun_docker::{DockerEngine, HealthProtocol, HealthSpec, ImageSource, ServiceSpec};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Connect to the Docker Engine, or skip the test (return `None`) with a
+/// message; under `CI=true` a missing engine fails the test instead.
+pub async fn engine_or_skip(test: &str) -> Option<DockerEngine> {
+    match DockerEngine::connect().await {
+        Ok(e) => Some(e),
+        Err(err) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("{test}: CI=true and the Docker Engine is required: {err}");
+            }
+            eprintln!(
+                "SKIPPED {test}: {err}. To run the Docker tests, start a Docker Engine \
+                 (or set DOCKER_HOST) and run `cargo test -p apprun-docker`."
+            );
+            None
+        }
+    }
+}
+
+/// A unique stack name for one test, destroyed on drop (even on panic).
+pub struct StackGuard {
+    pub stack: String,
+}
+
+impl StackGuard {
+    pub fn new(test: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let stack = format!("t-{test}-{}-{:x}", std::process::id(), nanos % 0xffff_ffff);
+        StackGuard {
+            stack: stack.replace('_', "-"),
+        }
+    }
+}
+
+impl Drop for StackGuard {
+    fn drop(&mut self) {
+        let stack = self.stack.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(e) = DockerEngine::connect().await {
+                    let _ = e.destroy_stack(&stack).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A spec for the built-in echo server with fast health checks.
+pub fn echo_spec(stack: &str, address: &str, message: &str) -> ServiceSpec {
+    let mut spec = ServiceSpec::new(stack, address, ImageSource::BuiltinEcho, 8080);
+    spec.env.insert("MESSAGE".into(), message.into());
+    spec.cpu_units = 256;
+    spec.memory_mb = 64;
+    spec.health = HealthSpec {
+        protocol: HealthProtocol::Http,
+        path: "/health".into(),
+        interval: Duration::from_millis(100),
+        timeout: Duration::from_millis(500),
+        healthy_threshold: 2,
+        unhealthy_threshold: 5,
+    };
+    spec.deploy_timeout = Duration::from_secs(20);
+    spec
+}
+
+/// GET `path` on 127.0.0.1:`port`; returns (status, body).
+pub async fn get(port: u16, path: &str) -> Result<(u16, String), String> {
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| e.to_string())?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("malformed answer: {text:?}"))?;
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Ok((status, body))
+    };
+    tokio::time::timeout(Duration::from_secs(15), fut)
+        .await
+        .map_err(|_| "timeout".to_string())?
+}
+
+/// The `replica=<id>` part of an echo answer.
+pub fn replica_of(body: &str) -> String {
+    body.split_whitespace()
+        .find_map(|w| w.strip_prefix("replica="))
+        .unwrap_or("")
+        .to_string()
+}
