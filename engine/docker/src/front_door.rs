@@ -191,6 +191,33 @@ impl DockerEngine {
             self.stop_and_remove(&spec.stack, &fd.container_id).await?;
         }
         let image = self.ensure_builtin_image(FRONT_DOOR).await?;
+        // A port found free may be taken before the container binds it (it
+        // runs on the host network); retry with fresh ports, except for a
+        // port the user or an earlier front door fixed.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .create_front_door(spec, &image, keep_port, &limits, backends)
+                .await
+            {
+                Ok(fd) => return Ok(fd),
+                Err(DockerError::FrontDoor { .. }) if keep_port.is_none() && attempt < 3 => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn create_front_door(
+        &self,
+        spec: &ServiceSpec,
+        image: &str,
+        keep_port: Option<u16>,
+        limits: &str,
+        backends: &[String],
+    ) -> Result<FrontDoor> {
         let port = match keep_port {
             Some(p) => p,
             None => free_port()?,
@@ -204,7 +231,7 @@ impl DockerEngine {
             labels::FRONT_DOOR_ADMIN_PORT.to_string(),
             admin_port.to_string(),
         );
-        lab.insert(labels::FRONT_DOOR_LIMITS.to_string(), limits);
+        lab.insert(labels::FRONT_DOOR_LIMITS.to_string(), limits.to_string());
         let env = vec![
             format!("LISTEN=127.0.0.1:{port}"),
             format!("ADMIN=127.0.0.1:{admin_port}"),
@@ -214,7 +241,7 @@ impl DockerEngine {
             format!("QUEUE_TIMEOUT_MS={}", spec.queue_timeout.as_millis()),
         ];
         let body = ContainerCreateBody {
-            image: Some(image),
+            image: Some(image.to_string()),
             env: Some(env),
             labels: Some(lab),
             host_config: Some(HostConfig {
@@ -284,14 +311,18 @@ impl DockerEngine {
                 Ok(a) => format!("admin answered {}", a.status),
                 Err(e) => e,
             };
-            let state = self
+            // With `unless-stopped`, a front door that cannot bind its port
+            // exits and is restarted: a restart or a stop means it failed.
+            let info = self
                 .client()
                 .inspect_container(&fd.container_id, None::<InspectContainerOptions>)
                 .await
-                .ok()
-                .and_then(|i| i.state)
-                .and_then(|s| s.running);
-            if state == Some(false) || Instant::now() >= deadline {
+                .ok();
+            let restarted = info.as_ref().and_then(|i| i.restart_count).unwrap_or(0) > 0;
+            let state = info.and_then(|i| i.state);
+            let down =
+                state.is_some_and(|s| s.running == Some(false) || s.restarting == Some(true));
+            if restarted || down || Instant::now() >= deadline {
                 return Err(DockerError::FrontDoor {
                     address: fd.address.clone(),
                     reason: format!(

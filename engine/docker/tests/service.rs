@@ -534,3 +534,29 @@ async fn destroy_removes_every_container_network_and_front_door_of_the_stack() {
     // Destroying again is a no-op.
     assert_eq!(engine.destroy_stack(&guard.stack).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_taken_front_door_port_is_a_clear_error_and_leaves_nothing_behind() {
+    let Some(engine) =
+        engine_or_skip("a_taken_front_door_port_is_a_clear_error_and_leaves_nothing_behind").await
+    else {
+        return;
+    };
+    let guard = StackGuard::new("port-taken");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut spec = echo_spec(&guard.stack, "services.web", "v1");
+    spec.front_door_port = Some(taken.local_addr().unwrap().port());
+    let err = engine
+        .deploy_blue_green(&spec, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DockerError::FrontDoor { .. }), "{err:?}");
+    assert!(err.to_string().contains("in use"), "{err}");
+    assert!(
+        engine
+            .list_owned(&guard.stack, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
