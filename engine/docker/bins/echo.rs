@@ -103,13 +103,18 @@ fn handle(stream: TcpStream) -> std::io::Result<()> {
     } else if path == "/" {
         (200, format!("message={message} replica={}\n", hostname()))
     } else if path == "/sleep" {
-        let ms = query_param(query, "ms").and_then(|v| v.parse().ok()).unwrap_or(0u64);
+        let ms = query_param(query, "ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0u64);
         std::thread::sleep(Duration::from_millis(ms.min(60_000)));
         (200, format!("message={message} replica={}\n", hostname()))
     } else if path == "/env" {
         let name = query_param(query, "name").unwrap_or_default();
         let set = std::env::var_os(&name).is_some();
-        (200, format!("{name}={}\n", if set { "set" } else { "unset" }))
+        (
+            200,
+            format!("{name}={}\n", if set { "set" } else { "unset" }),
+        )
     } else if path == "/fetch" {
         match query_param(query, "url").map(|u| fetch(&u)) {
             Some(Ok(text)) => (200, text),
@@ -176,10 +181,15 @@ fn fetch(url: &str) -> Result<String, String> {
         None => (hostport, 80),
     };
     let addr = resolve(host, port)?;
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n")
+    let mut s =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut resp = String::new();
     s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
     let status = resp.lines().next().unwrap_or("").to_string();

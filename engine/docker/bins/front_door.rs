@@ -110,12 +110,19 @@ fn acquire(shared: &Arc<Shared>, avoid: &[String]) -> Acquire {
                 let addr = st.current[idx].clone();
                 *st.in_flight.entry(addr.clone()).or_insert(0) += 1;
                 *st.served.entry(addr.clone()).or_insert(0) += 1;
-                return Acquire::Got(Slot { shared: Arc::clone(shared), addr });
+                return Acquire::Got(Slot {
+                    shared: Arc::clone(shared),
+                    addr,
+                });
             }
         }
         let now = Instant::now();
         if now >= deadline {
-            return if n == 0 { Acquire::NoBackends } else { Acquire::Busy };
+            return if n == 0 {
+                Acquire::NoBackends
+            } else {
+                Acquire::Busy
+            };
         }
         st = match shared.freed.wait_timeout(st, deadline - now) {
             Ok((g, _)) => g,
@@ -139,8 +146,12 @@ fn parse_list(s: &str) -> Vec<String> {
 fn main() {
     let listen = env("LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let admin = env("ADMIN");
-    let cap = env("MAX_CONCURRENCY").and_then(|v| v.parse().ok()).unwrap_or(0usize);
-    let queue_ms = env("QUEUE_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(5000u64);
+    let cap = env("MAX_CONCURRENCY")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0usize);
+    let queue_ms = env("QUEUE_TIMEOUT_MS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000u64);
     let state = State {
         current: parse_list(&env("BACKENDS").unwrap_or_default()),
         ..State::default()
@@ -205,7 +216,8 @@ impl Head {
     }
     fn has_token(&self, name: &str, token: &str) -> bool {
         self.headers.iter().any(|(k, v)| {
-            k.eq_ignore_ascii_case(name) && v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
+            k.eq_ignore_ascii_case(name)
+                && v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
         })
     }
 }
@@ -238,7 +250,10 @@ fn read_head<R: BufRead>(r: &mut R) -> std::io::Result<Option<Head>> {
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    Ok(Some(Head { first: first.trim_end().to_string(), headers }))
+    Ok(Some(Head {
+        first: first.trim_end().to_string(),
+        headers,
+    }))
 }
 
 const HOP: &[&str] = &[
@@ -260,8 +275,9 @@ fn read_body<R: BufRead>(r: &mut R, head: &Head) -> std::io::Result<Result<Vec<u
         loop {
             let mut line = String::new();
             r.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("").trim(), 16)
-                .map_err(|_| std::io::Error::other("bad chunk"))?;
+            let size =
+                usize::from_str_radix(line.trim().split(';').next().unwrap_or("").trim(), 16)
+                    .map_err(|_| std::io::Error::other("bad chunk"))?;
             if size == 0 {
                 // trailers
                 loop {
@@ -296,7 +312,13 @@ fn read_body<R: BufRead>(r: &mut R, head: &Head) -> std::io::Result<Result<Vec<u
     }
 }
 
-fn simple(w: &mut impl Write, status: u16, reason: &str, extra: &str, body: &str) -> std::io::Result<()> {
+fn simple(
+    w: &mut impl Write,
+    status: u16,
+    reason: &str,
+    extra: &str,
+    body: &str,
+) -> std::io::Result<()> {
     write!(
         w,
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
@@ -306,13 +328,18 @@ fn simple(w: &mut impl Write, status: u16, reason: &str, extra: &str, body: &str
 }
 
 fn handle_client(shared: &Arc<Shared>, client: TcpStream) -> std::io::Result<()> {
-    let peer = client.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let peer = client
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     client.set_read_timeout(Some(Duration::from_secs(120)))?;
     let _ = client.set_nodelay(true);
     let mut reader = BufReader::new(client.try_clone()?);
     let mut out = client;
     loop {
-        let Some(head) = read_head(&mut reader)? else { return Ok(()) };
+        let Some(head) = read_head(&mut reader)? else {
+            return Ok(());
+        };
         let mut parts = head.first.split_whitespace();
         let method = parts.next().unwrap_or("").to_string();
         let _target = parts.next().unwrap_or("/");
@@ -336,13 +363,20 @@ fn handle_client(shared: &Arc<Shared>, client: TcpStream) -> std::io::Result<()>
             Some(prev) => format!("{prev}, {peer}"),
             None => peer.clone(),
         };
-        req.push_str(&format!("X-Forwarded-For: {xff}\r\nX-Forwarded-Proto: http\r\n"));
-        if !body.is_empty() || head.get("content-length").is_some() || head.has_token("transfer-encoding", "chunked") {
+        req.push_str(&format!(
+            "X-Forwarded-For: {xff}\r\nX-Forwarded-Proto: http\r\n"
+        ));
+        if !body.is_empty()
+            || head.get("content-length").is_some()
+            || head.has_token("transfer-encoding", "chunked")
+        {
             req.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         req.push_str("Connection: close\r\n\r\n");
         let idempotent = method == "GET" || method == "HEAD";
-        match forward(shared, &req, &body, idempotent, &method, &mut out, keep_alive)? {
+        match forward(
+            shared, &req, &body, idempotent, &method, &mut out, keep_alive,
+        )? {
             true if keep_alive => continue,
             _ => return Ok(()),
         }
@@ -364,7 +398,13 @@ fn forward(
         let slot = match acquire(shared, &tried) {
             Acquire::Got(s) => s,
             Acquire::Busy => {
-                simple(out, 429, "Too Many Requests", "Retry-After: 1\r\n", "all replicas are at max_concurrency\n")?;
+                simple(
+                    out,
+                    429,
+                    "Too Many Requests",
+                    "Retry-After: 1\r\n",
+                    "all replicas are at max_concurrency\n",
+                )?;
                 return Ok(false);
             }
             Acquire::NoBackends => {
@@ -375,14 +415,26 @@ fn forward(
         tried.push(slot.addr.clone());
         let addr: Option<SocketAddr> = slot.addr.to_socket_addrs().ok().and_then(|mut a| a.next());
         let Some(addr) = addr else { continue };
-        let Ok(mut up) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) else { continue };
+        let Ok(mut up) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) else {
+            continue;
+        };
         let _ = up.set_nodelay(true);
         up.set_read_timeout(Some(Duration::from_secs(120)))?;
-        if up.write_all(req.as_bytes()).and_then(|_| up.write_all(body)).is_err() {
+        if up
+            .write_all(req.as_bytes())
+            .and_then(|_| up.write_all(body))
+            .is_err()
+        {
             if idempotent {
                 continue;
             }
-            simple(out, 502, "Bad Gateway", "", "replica closed the connection\n")?;
+            simple(
+                out,
+                502,
+                "Bad Gateway",
+                "",
+                "replica closed the connection\n",
+            )?;
             return Ok(false);
         }
         let mut upr = BufReader::new(up);
@@ -390,11 +442,22 @@ fn forward(
             Ok(Some(h)) => h,
             _ if idempotent => continue,
             _ => {
-                simple(out, 502, "Bad Gateway", "", "replica closed the connection\n")?;
+                simple(
+                    out,
+                    502,
+                    "Bad Gateway",
+                    "",
+                    "replica closed the connection\n",
+                )?;
                 return Ok(false);
             }
         };
-        let status: u16 = head.first.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(502);
+        let status: u16 = head
+            .first
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(502);
         let no_body = method == "HEAD" || status / 100 == 1 || status == 204 || status == 304;
         let chunked = head.has_token("transfer-encoding", "chunked");
         let length: Option<u64> = head.get("content-length").and_then(|v| v.parse().ok());
@@ -407,7 +470,11 @@ fn forward(
             }
             resp.push_str(&format!("{k}: {v}\r\n"));
         }
-        resp.push_str(if reusable { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
+        resp.push_str(if reusable {
+            "Connection: keep-alive\r\n\r\n"
+        } else {
+            "Connection: close\r\n\r\n"
+        });
         out.write_all(resp.as_bytes())?;
         if !no_body {
             match (chunked, length) {
@@ -434,7 +501,9 @@ fn handle_admin(shared: &Arc<Shared>, s: TcpStream) -> std::io::Result<()> {
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(s.try_clone()?);
     let mut out = s;
-    let Some(head) = read_head(&mut reader)? else { return Ok(()) };
+    let Some(head) = read_head(&mut reader)? else {
+        return Ok(());
+    };
     let body = match read_body(&mut reader, &head)? {
         Ok(b) => b,
         Err(_) => return simple(&mut out, 400, "Bad Request", "", "bad body\n"),
@@ -454,7 +523,11 @@ fn handle_admin(shared: &Arc<Shared>, s: TcpStream) -> std::io::Result<()> {
                 }
             }
             for a in addrs {
-                let kind = if st.current.contains(a) { "current" } else { "retired" };
+                let kind = if st.current.contains(a) {
+                    "current"
+                } else {
+                    "retired"
+                };
                 let n = st.in_flight.get(a).copied().unwrap_or(0);
                 let served = st.served.get(a).copied().unwrap_or(0);
                 text.push_str(&format!("{a} {n} {kind} {served}\n"));
