@@ -30,6 +30,20 @@ pub struct Cli {
 pub enum Command {
     /// Check a stack file and report every problem in it (exit 0 valid, 1 invalid).
     Validate(StackArgs),
+    /// Show what apply would change (exit 0; with --detailed-exitcode: 0 no changes, 2 changes, 1 error).
+    Plan(PlanArgs),
+    /// Render a plan saved with `plan --out`.
+    Show {
+        /// The saved plan file.
+        planfile: PathBuf,
+    },
+    /// Print the dependency graph as Graphviz DOT.
+    Graph(StackArgs),
+    /// Inspect and repair state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print the stack's outputs from state.
+    Output(OutputArgs),
     /// Print the JSON Schema of the stack language (for editors and CI).
     Schema,
     /// Print a shell completion script.
@@ -55,6 +69,126 @@ pub struct StackArgs {
     pub var_files: Vec<PathBuf>,
 }
 
+/// Where a stack is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// AWS App Runner (and IAM, ECR, EC2 through the official SDK).
+    Aws,
+    /// The local Docker Engine.
+    Docker,
+}
+
+impl Target {
+    /// The target's name in state file names and plans.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Aws => "aws",
+            Target::Docker => "docker",
+        }
+    }
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The stack and its variables.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Where the stack is deployed.
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// Save the plan to FILE, for `apprun apply FILE` (refused later if the state or stack moved on).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only this resource and what it depends on (repeatable), like Terraform's -target.
+    #[arg(long = "only", value_name = "ADDRESS")]
+    pub only: Vec<String>,
+    /// Replace this resource even if nothing changed (repeatable), like Terraform's -replace.
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+    /// Plan the destruction of every resource in state.
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+/// Which stack's state a command works on.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The stack file (its state lives beside it, under .apprun/).
+    #[arg(long = "stack", default_value = "apprun.yaml", value_name = "FILE")]
+    pub stack: PathBuf,
+    /// The target whose state to use.
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// Set a variable: NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a YAML file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+impl StateArgs {
+    /// The stack arguments these imply.
+    pub fn stack_args(&self) -> StackArgs {
+        StackArgs {
+            stack: self.stack.clone(),
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+        }
+    }
+}
+
+/// `apprun state ...`
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the resources in state.
+    List(StateArgs),
+    /// Show one resource's recorded attributes and outputs (secrets sealed).
+    Show {
+        /// The resource address, e.g. services.web.
+        address: String,
+        /// Which state.
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Forget a resource without deleting it (it stays in AWS or Docker).
+    Rm {
+        /// The resource address.
+        address: String,
+        /// Which state.
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Remove a lock left by a crashed apply.
+    Unlock {
+        /// Confirm that the lock's holder is gone.
+        #[arg(long)]
+        force: bool,
+        /// The lock id printed in the lock error.
+        lock_id: String,
+        /// Which state.
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+/// Arguments of `output`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print only this output's value.
+    pub name: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Which state.
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -73,4 +207,6 @@ pub enum Format {
     Text,
     /// For programs: a stable, versioned JSON document.
     Json,
+    /// For pull-request comments (plans; other output falls back to text).
+    Markdown,
 }

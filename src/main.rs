@@ -9,6 +9,7 @@ mod commands;
 mod error;
 mod output;
 mod stack_input;
+mod state_access;
 
 use std::process::ExitCode;
 
@@ -24,13 +25,20 @@ fn main() -> ExitCode {
     let out = Output::new(cli.color, cli.format);
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, &out),
+        Command::Plan(args) => commands::plan::run(args, &out),
+        Command::Show { planfile } => commands::show::run(planfile, &out),
+        Command::Graph(args) => commands::graph::run(args, &out),
+        Command::State(command) => commands::state::run(command, &out),
+        Command::Output(args) => commands::output::run(args, &out),
         Command::Schema => commands::schema::run(),
         Command::Completions { shell } => commands::completions::run(*shell),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // Its diagnostics are printed already.
+        Err(error::CliError::InvalidStack) => ExitCode::from(exit::ERROR),
         Err(error) => {
-            let report = miette::Report::new(error);
+            let report = error.into_report();
             if out.color_stderr {
                 eprintln!("{report:?}");
             } else {

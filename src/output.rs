@@ -38,7 +38,7 @@ impl Output {
     /// Prints diagnostics: text on stderr, or the JSON document on stdout.
     pub fn diagnostics(&self, files: &[FileDiagnostics]) -> std::io::Result<()> {
         match self.format {
-            Format::Text => {
+            Format::Text | Format::Markdown => {
                 let style = if self.color_stderr {
                     Style::Color
                 } else {

@@ -25,6 +25,8 @@ pub enum Loaded {
         stack: Box<Stack>,
         /// The file name as shown.
         file: String,
+        /// The stack file's text.
+        text: String,
     },
     /// Problems, per file.
     Invalid(Vec<FileDiagnostics>),
@@ -67,11 +69,38 @@ pub fn load(args: &StackArgs) -> Result<Loaded, CliError> {
         Ok(stack) if invalid.is_empty() => Ok(Loaded::Valid {
             stack: Box::new(stack),
             file,
+            text,
         }),
         Ok(_) => Ok(Loaded::Invalid(invalid)),
         Err(errors) => {
             invalid.push(FileDiagnostics { file, text, errors });
             Ok(Loaded::Invalid(invalid))
+        }
+    }
+}
+
+/// A valid stack with its file name and text.
+pub struct ValidStack {
+    /// The stack.
+    pub stack: Stack,
+    /// The file name as shown.
+    pub file: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Loads a stack that must be valid: prints the diagnostics and fails with
+/// [`CliError::InvalidStack`] otherwise.
+pub fn load_valid(args: &StackArgs, out: &crate::output::Output) -> Result<ValidStack, CliError> {
+    match load(args)? {
+        Loaded::Valid { stack, file, text } => Ok(ValidStack {
+            stack: *stack,
+            file,
+            text,
+        }),
+        Loaded::Invalid(files) => {
+            out.diagnostics(&files)?;
+            Err(CliError::InvalidStack)
         }
     }
 }

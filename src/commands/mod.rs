@@ -1,6 +1,11 @@
-//! One module per command; each parses nothing itself and calls one
-//! operation, returning the exit code.
+//! One module per command; each calls one operation and returns the exit
+//! code.
 
 pub mod completions;
+pub mod graph;
+pub mod output;
+pub mod plan;
 pub mod schema;
+pub mod show;
+pub mod state;
 pub mod validate;

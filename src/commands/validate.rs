@@ -10,10 +10,10 @@ use crate::stack_input::{self, Loaded};
 /// Runs `validate`. Exit 0 when valid, 1 when not.
 pub fn run(args: &StackArgs, out: &Output) -> Result<u8, CliError> {
     match stack_input::load(args)? {
-        Loaded::Valid { stack, file } => {
+        Loaded::Valid { stack, file, .. } => {
             let mut stdout = std::io::stdout().lock();
             match out.format {
-                Format::Text => {
+                Format::Text | Format::Markdown => {
                     let count = stack.addresses().len();
                     writeln!(
                         stdout,

@@ -85,7 +85,10 @@ impl std::fmt::Debug for Observed {
 pub enum ProviderError {
     /// The API throttled us and retries ran out.
     #[error("{operation} was throttled: {message}")]
-    #[diagnostic(code(provider::throttled), help("apply again later, or lower --parallelism"))]
+    #[diagnostic(
+        code(provider::throttled),
+        help("apply again later, or lower --parallelism")
+    )]
     Throttled {
         /// The API operation.
         operation: String,
@@ -94,7 +97,10 @@ pub enum ProviderError {
     },
     /// A transient failure (5xx, timeout) that retries did not overcome.
     #[error("{operation} failed with a transient error: {message}")]
-    #[diagnostic(code(provider::transient), help("apply again; the state records what was done"))]
+    #[diagnostic(
+        code(provider::transient),
+        help("apply again; the state records what was done")
+    )]
     Transient {
         /// The API operation.
         operation: String,
@@ -105,7 +111,10 @@ pub enum ProviderError {
     /// a timeout after sending). The engine reconciles by reading before any
     /// retry.
     #[error("{operation} may or may not have taken effect: {message}")]
-    #[diagnostic(code(provider::ambiguous), help("apply again: apprun looks the resource up by its ownership tags first"))]
+    #[diagnostic(
+        code(provider::ambiguous),
+        help("apply again: apprun looks the resource up by its ownership tags first")
+    )]
     Ambiguous {
         /// The API operation.
         operation: String,
@@ -123,7 +132,9 @@ pub enum ProviderError {
     #[error("{what} already exists")]
     #[diagnostic(
         code(provider::already_exists),
-        help("another stack or a person created it; choose another `name`, or adopt it with `apprun import`")
+        help(
+            "another stack or a person created it; choose another `name`, or adopt it with `apprun import`"
+        )
     )]
     AlreadyExists {
         /// What exists.
@@ -131,7 +142,10 @@ pub enum ProviderError {
     },
     /// The API refused the request as invalid.
     #[error("{operation} was refused: {message}")]
-    #[diagnostic(code(provider::invalid), help("fix the stack; the message says what the API refused"))]
+    #[diagnostic(
+        code(provider::invalid),
+        help("fix the stack; the message says what the API refused")
+    )]
     Invalid {
         /// The API operation.
         operation: String,
@@ -152,7 +166,10 @@ pub enum ProviderError {
     },
     /// Waiting for an operation took longer than allowed.
     #[error("timed out after {seconds} s waiting for {what}")]
-    #[diagnostic(code(provider::timeout), help("the operation may still finish; run `apprun plan` to see where it stands"))]
+    #[diagnostic(
+        code(provider::timeout),
+        help("the operation may still finish; run `apprun plan` to see where it stands")
+    )]
     Timeout {
         /// What was awaited.
         what: String,
@@ -194,7 +211,10 @@ pub trait Provider: Send + Sync {
     ) -> impl Future<Output = Result<Option<Applied>, ProviderError>> + Send;
 
     /// Creates a resource; waits until it is usable.
-    fn create(&self, request: &ResourceRequest<'_>) -> impl Future<Output = Result<Applied, ProviderError>> + Send;
+    fn create(
+        &self,
+        request: &ResourceRequest<'_>,
+    ) -> impl Future<Output = Result<Applied, ProviderError>> + Send;
 
     /// Changes a resource in place; `changed` lists the attribute paths that
     /// differ, so the provider sends only what changed.

@@ -17,7 +17,9 @@ pub fn render(plan: &Plan) -> String {
     text
 }
 
-fn scrub(value: &Value) -> Value {
+/// Replaces sealed secrets and unknown markers by `{"sensitive": true}` and
+/// `{"unknown": true}`.
+pub fn scrub(value: &Value) -> Value {
     if is_sealed(value) {
         return json!({ "sensitive": true });
     }
