@@ -132,7 +132,14 @@ fn verify_pending(snapshot: &Snapshot, index: &BTreeMap<&str, usize>) -> Result<
         if op.address.trim().is_empty() {
             return Err(bad("the address is empty"));
         }
-        if !addresses.insert(op.address.as_str()) {
+        // The deletion of a replaced ("deposed") object may run beside the
+        // operation on its replacement; anything else is one at a time.
+        let deposed = op
+            .detail
+            .get("replaced")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        if !addresses.insert((op.address.as_str(), deposed)) {
             return Err(bad(&format!(
                 "a second pending operation on {} (one at a time per address)",
                 op.address

@@ -5,6 +5,7 @@
 //! bollard (`tests/architecture.rs` checks). It gets prior state and
 //! refreshed observations as plain data, and does no I/O.
 
+pub mod apply;
 pub mod desired;
 pub mod diff;
 pub mod graph;
@@ -14,8 +15,11 @@ pub mod planfile;
 pub mod provider;
 pub mod record;
 pub mod render;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod values;
 
 pub use plan::{
     Action, Change, Observation, Plan, PlanInput, PlanOptions, ReplaceOrder, plan, stack_digest,
 };
+pub use provider::{Applied, Observed, Provider, ProviderError, ResourceRequest};

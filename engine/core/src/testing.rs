@@ -1,0 +1,263 @@
+//! An in-memory provider for tests (feature `testing`): every kind, with
+//! scripted failures, an ambiguous-create mode and a call log.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use apprun_schema::{Address, Kind};
+use serde_json::{Value, json};
+
+use crate::provider::{Applied, Observed, Progress, Provider, ProviderError, ResourceRequest};
+
+/// One resource the fake provider holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeResource {
+    /// The address it was created for.
+    pub address: Address,
+    /// Its name.
+    pub name: String,
+    /// Its attributes as last written (secrets in clear: test data only).
+    pub attributes: Value,
+    /// Its outputs.
+    pub outputs: BTreeMap<String, Value>,
+}
+
+/// A scripted failure.
+#[derive(Debug, Clone)]
+pub enum FakeFailure {
+    /// Fail with this error.
+    Error(ProviderError),
+    /// Do the create, then report an ambiguous outcome.
+    CommitThenAmbiguous,
+}
+
+/// The in-memory provider.
+#[derive(Debug, Default)]
+pub struct FakeProvider {
+    resources: Mutex<BTreeMap<String, FakeResource>>,
+    failures: Mutex<BTreeMap<(String, Address), FakeFailure>>,
+    calls: Mutex<Vec<String>>,
+    counter: Mutex<u64>,
+    delay: Option<Duration>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl FakeProvider {
+    /// An empty provider.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every call waits this long (to test concurrency and stops).
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Makes `operation` (`create`, `update`, `delete`) on `address` fail.
+    pub fn fail(&self, operation: &str, address: &Address, failure: FakeFailure) {
+        lock(&self.failures).insert((operation.to_string(), address.clone()), failure);
+    }
+
+    /// The calls made, as `operation address` lines, in order.
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.calls).clone()
+    }
+
+    /// The mutating calls made.
+    pub fn mutating_calls(&self) -> usize {
+        lock(&self.calls)
+            .iter()
+            .filter(|c| !c.starts_with("read") && !c.starts_with("find"))
+            .count()
+    }
+
+    /// The resources it holds, by physical id.
+    pub fn resources(&self) -> BTreeMap<String, FakeResource> {
+        lock(&self.resources).clone()
+    }
+
+    fn log(&self, line: String) {
+        lock(&self.calls).push(line);
+    }
+
+    fn failure(&self, operation: &str, address: &Address) -> Option<FakeFailure> {
+        lock(&self.failures)
+            .get(&(operation.to_string(), address.clone()))
+            .cloned()
+    }
+
+    async fn pause(&self) {
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn outputs(&self, address: &Address, name: &str, id: &str) -> BTreeMap<String, Value> {
+        let mut outputs = BTreeMap::new();
+        outputs.insert("arn".to_string(), json!(id));
+        outputs.insert("name".to_string(), json!(name));
+        match address.kind {
+            Kind::Repository => {
+                outputs.insert(
+                    "uri".into(),
+                    json!(format!(
+                        "111122223333.dkr.ecr.us-east-1.amazonaws.com/{name}"
+                    )),
+                );
+            }
+            Kind::Service => {
+                outputs.insert("url".into(), json!(format!("https://{name}.fake.local")));
+                outputs.insert("id".into(), json!(id.rsplit('/').next().unwrap_or(id)));
+            }
+            Kind::AutoScaling | Kind::VpcConnector => {
+                outputs.insert("revision".into(), json!("1"));
+            }
+            Kind::Role => {}
+        }
+        outputs
+    }
+}
+
+impl Provider for FakeProvider {
+    fn target(&self) -> &str {
+        "fake"
+    }
+
+    async fn read(
+        &self,
+        _kind: Kind,
+        physical_id: &str,
+        _recorded: &Value,
+    ) -> Result<Option<Observed>, ProviderError> {
+        self.log(format!("read {physical_id}"));
+        Ok(lock(&self.resources).get(physical_id).map(|r| Observed {
+            attributes: r.attributes.clone(),
+            outputs: r.outputs.clone(),
+            failed: None,
+        }))
+    }
+
+    async fn find_owned(
+        &self,
+        _stack: &str,
+        address: &Address,
+        name: &str,
+    ) -> Result<Option<Applied>, ProviderError> {
+        self.log(format!("find {address}"));
+        Ok(lock(&self.resources)
+            .iter()
+            .find(|(_, r)| &r.address == address && r.name == name)
+            .map(|(id, r)| Applied {
+                physical_id: id.clone(),
+                outputs: r.outputs.clone(),
+            }))
+    }
+
+    async fn create(&self, request: &ResourceRequest<'_>) -> Result<Applied, ProviderError> {
+        self.log(format!("create {}", request.address));
+        self.pause().await;
+        let failure = self.failure("create", request.address);
+        if let Some(FakeFailure::Error(error)) = failure {
+            return Err(error);
+        }
+        // Auto scaling configurations take a new revision under the same name.
+        if request.address.kind != Kind::AutoScaling
+            && lock(&self.resources)
+                .values()
+                .any(|r| r.address.kind == request.address.kind && r.name == request.name)
+        {
+            return Err(ProviderError::AlreadyExists {
+                what: format!("{} `{}`", request.address.kind.noun(), request.name),
+            });
+        }
+        let n = {
+            let mut counter = lock(&self.counter);
+            *counter += 1;
+            *counter
+        };
+        let id = format!(
+            "fake:{}/{}/{n}",
+            request.address.kind.section(),
+            request.name
+        );
+        let outputs = self.outputs(request.address, request.name, &id);
+        lock(&self.resources).insert(
+            id.clone(),
+            FakeResource {
+                address: request.address.clone(),
+                name: request.name.to_string(),
+                attributes: request.attributes.clone(),
+                outputs: outputs.clone(),
+            },
+        );
+        (request.progress)(request.address, "created");
+        if let Some(FakeFailure::CommitThenAmbiguous) = failure {
+            return Err(ProviderError::Ambiguous {
+                operation: "Create".to_string(),
+                message: "connection dropped after the request was sent".to_string(),
+            });
+        }
+        Ok(Applied {
+            physical_id: id,
+            outputs,
+        })
+    }
+
+    async fn update(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+        changed: &[String],
+    ) -> Result<Applied, ProviderError> {
+        self.log(format!("update {} {}", request.address, changed.join(",")));
+        self.pause().await;
+        if let Some(FakeFailure::Error(error)) = self.failure("update", request.address) {
+            return Err(error);
+        }
+        let mut resources = lock(&self.resources);
+        let resource = resources
+            .get_mut(physical_id)
+            .ok_or_else(|| ProviderError::NotFound {
+                what: physical_id.to_string(),
+            })?;
+        resource.attributes = request.attributes.clone();
+        Ok(Applied {
+            physical_id: physical_id.to_string(),
+            outputs: resource.outputs.clone(),
+        })
+    }
+
+    async fn delete(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        _recorded: &Value,
+        _progress: Progress,
+    ) -> Result<(), ProviderError> {
+        let address = lock(&self.resources)
+            .get(physical_id)
+            .map(|r| r.address.clone());
+        self.log(format!(
+            "delete {}",
+            address.as_ref().map_or_else(
+                || format!("{} {physical_id}", kind.section()),
+                ToString::to_string
+            )
+        ));
+        self.pause().await;
+        if let Some(address) = &address
+            && let Some(FakeFailure::Error(error)) = self.failure("delete", address)
+        {
+            return Err(error);
+        }
+        lock(&self.resources).remove(physical_id);
+        Ok(())
+    }
+}

@@ -1,0 +1,287 @@
+//! Apply against the in-memory provider and a real local state store:
+//! ordering, idempotence, failure isolation, replacements, ambiguous creates.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+
+use apprun_engine::apply::ChangeOutcome;
+use apprun_engine::testing::{FakeFailure, FakeProvider};
+use apprun_engine::{Action, PlanOptions, ProviderError};
+use apprun_schema::Address;
+use apprun_state::{LocalStore, Storage};
+use support::*;
+
+fn store() -> (tempfile::TempDir, LocalStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path().join("shop.fake.state.json"));
+    (dir, store)
+}
+
+fn position(calls: &[String], call: &str) -> usize {
+    calls
+        .iter()
+        .position(|c| c.starts_with(call))
+        .unwrap_or_else(|| panic!("no `{call}` in {calls:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_everything_in_dependency_order_and_records_it() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let canary = "c4n4ry-8f3a9d2e7b1c4f60a5e8d9b2c7f1e3a4";
+    let text = example("private-api").replace(
+        "LOG_LEVEL: info",
+        &format!("LOG_LEVEL: info\n      CANARY: {canary}"),
+    );
+    let (plan, report) =
+        plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    assert_eq!(plan.summary.add, 6);
+    assert!(report.succeeded(), "{report:#?}");
+    let calls = provider.calls();
+    let service = position(&calls, "create services.api");
+    for dependency in [
+        "create roles.api-access",
+        "create roles.api-instance",
+        "create autoscaling.steady",
+        "create vpc_connectors.db",
+        "create repositories.api",
+    ] {
+        assert!(
+            position(&calls, dependency) < service,
+            "{dependency} after the service: {calls:#?}"
+        );
+    }
+    assert!(
+        position(&calls, "create repositories.api") < position(&calls, "create roles.api-instance")
+    );
+    let state = store.read().unwrap().unwrap();
+    assert_eq!(state.resources.len(), 6);
+    assert!(state.pending.is_empty());
+    let service = state.resource("services.api").unwrap();
+    // References were resolved with the dependencies' real outputs.
+    let sent = &provider.resources()[service.physical_id.as_ref().unwrap()].attributes;
+    assert_eq!(
+        sent["instance_role"],
+        state.resource("roles.api-instance").unwrap().outputs["arn"]
+    );
+    // No secret value in the state file.
+    let file = std::fs::read_to_string(store.path()).unwrap();
+    assert!(!file.contains(canary), "an env value reached the state");
+    assert!(
+        !format!("{plan:?}").contains(canary),
+        "an env value reached the plan"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_apply_makes_zero_mutating_calls() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let before = provider.mutating_calls();
+    let (plan, report) =
+        plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(!plan.has_changes(), "{plan:#?}");
+    assert!(report.results.is_empty());
+    assert_eq!(provider.mutating_calls(), before);
+    println!(
+        "{{\"row\":\"T14\",\"mutating_calls_on_reapply\":{}}}",
+        provider.mutating_calls() - before
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_skips_dependents_and_independent_branches_go_on() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let instance = Address::parse("roles.api-instance").unwrap();
+    provider.fail(
+        "create",
+        &instance,
+        FakeFailure::Error(ProviderError::Invalid {
+            operation: "CreateRole".into(),
+            message: "MalformedPolicyDocument".into(),
+        }),
+    );
+    let (_, report) = plan_and_apply(
+        &example("private-api"),
+        &store,
+        provider.clone(),
+        &PlanOptions::default(),
+    )
+    .await;
+    assert!(!report.succeeded());
+    let outcome = |a: &str| {
+        report
+            .results
+            .iter()
+            .find(|(addr, _, _)| addr.to_string() == a)
+            .map(|(_, _, o)| o.clone())
+            .unwrap()
+    };
+    assert!(matches!(
+        outcome("roles.api-instance"),
+        ChangeOutcome::Failed(_)
+    ));
+    assert_eq!(
+        outcome("services.api"),
+        ChangeOutcome::Skipped {
+            because: instance.clone()
+        }
+    );
+    assert_eq!(outcome("autoscaling.steady"), ChangeOutcome::Done);
+    assert_eq!(outcome("vpc_connectors.db"), ChangeOutcome::Done);
+    let state = store.read().unwrap().unwrap();
+    assert!(state.resource("services.api").is_none());
+    assert!(state.resource("autoscaling.steady").is_some());
+    assert!(
+        state.pending.is_empty(),
+        "a definite failure leaves no pending op"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_autoscaling_change_creates_the_new_revision_repoints_then_deletes_the_old() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let old_id = store
+        .read()
+        .unwrap()
+        .unwrap()
+        .resource("autoscaling.steady")
+        .unwrap()
+        .physical_id
+        .clone()
+        .unwrap();
+    let changed = text.replace("max_size: 10", "max_size: 12");
+    let start = provider.calls().len();
+    let (plan, report) =
+        plan_and_apply(&changed, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(report.succeeded(), "{report:#?}");
+    let asc = plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "autoscaling.steady")
+        .unwrap();
+    assert_eq!(asc.action, Action::Replace);
+    let calls: Vec<String> = provider.calls()[start..].to_vec();
+    let create = position(&calls, "create autoscaling.steady");
+    let update = position(&calls, "update services.api");
+    let delete = position(&calls, "delete autoscaling.steady");
+    assert!(create < update && update < delete, "{calls:#?}");
+    let state = store.read().unwrap().unwrap();
+    let new_id = state
+        .resource("autoscaling.steady")
+        .unwrap()
+        .physical_id
+        .clone()
+        .unwrap();
+    assert_ne!(new_id, old_id);
+    assert!(
+        !provider.resources().contains_key(&old_id),
+        "old revision still there"
+    );
+    assert!(state.pending.is_empty());
+    let service = state.resource("services.api").unwrap();
+    assert_eq!(
+        provider.resources()[service.physical_id.as_ref().unwrap()].attributes["autoscaling"],
+        serde_json::json!(new_id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_deletes_dependents_first() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let start = provider.calls().len();
+    let destroy = PlanOptions {
+        destroy: true,
+        ..PlanOptions::default()
+    };
+    let (_, report) = plan_and_apply(&text, &store, provider.clone(), &destroy).await;
+    assert!(report.succeeded(), "{report:#?}");
+    let calls: Vec<String> = provider.calls()[start..].to_vec();
+    let service = position(&calls, "delete services.api");
+    for dependency in [
+        "delete roles.api-instance",
+        "delete autoscaling.steady",
+        "delete vpc_connectors.db",
+        "delete repositories.api",
+    ] {
+        assert!(service < position(&calls, dependency), "{calls:#?}");
+    }
+    assert!(
+        position(&calls, "delete roles.api-instance") < position(&calls, "delete repositories.api")
+    );
+    assert!(provider.resources().is_empty());
+    assert!(store.read().unwrap().unwrap().resources.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delete_keeps_what_it_depends_on() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    provider.fail(
+        "delete",
+        &Address::parse("services.api").unwrap(),
+        FakeFailure::Error(ProviderError::Transient {
+            operation: "DeleteService".into(),
+            message: "503".into(),
+        }),
+    );
+    let destroy = PlanOptions {
+        destroy: true,
+        ..PlanOptions::default()
+    };
+    let (_, report) = plan_and_apply(&text, &store, provider.clone(), &destroy).await;
+    assert!(!report.succeeded());
+    let state = store.read().unwrap().unwrap();
+    // Everything the service uses is still there and still recorded (T19).
+    for address in [
+        "services.api",
+        "roles.api-instance",
+        "roles.api-access",
+        "autoscaling.steady",
+        "vpc_connectors.db",
+        "repositories.api",
+    ] {
+        assert!(
+            state.resource(address).is_some(),
+            "{address} was deleted under a live service"
+        );
+    }
+    println!("{{\"row\":\"T19\",\"dependency_order_violations\":0}}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_create_is_reconciled_without_a_duplicate() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    provider.fail(
+        "create",
+        &Address::parse("services.web").unwrap(),
+        FakeFailure::CommitThenAmbiguous,
+    );
+    let (_, report) = plan_and_apply(
+        &example("hello"),
+        &store,
+        provider.clone(),
+        &PlanOptions::default(),
+    )
+    .await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(provider.resources().len(), 1);
+    let state = store.read().unwrap().unwrap();
+    assert!(state.resource("services.web").is_some());
+    assert!(state.pending.is_empty());
+}
