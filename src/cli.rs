@@ -32,6 +32,24 @@ pub enum Command {
     Validate(StackArgs),
     /// Show what apply would change (exit 0; with --detailed-exitcode: 0 no changes, 2 changes, 1 error).
     Plan(PlanArgs),
+    /// Make the world match the stack (or apply a plan saved with `plan --out`).
+    Apply(ApplyArgs),
+    /// Delete every resource the stack's state records, dependents first.
+    Destroy(ApplyArgs),
+    /// Compare the live world with the state (exit 0 in sync; with --detailed-exitcode 2 drifted; 1 error).
+    Drift(DriftArgs),
+    /// Read every resource and record what is there now in the state.
+    Refresh(StateArgs),
+    /// Adopt an existing resource into the state.
+    Import {
+        /// The address it gets, e.g. services.web (must be declared in the stack).
+        address: String,
+        /// Its id: an ARN on AWS, the local ARN on Docker.
+        id: String,
+        /// Which state.
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Render a plan saved with `plan --out`.
     Show {
         /// The saved plan file.
@@ -54,7 +72,7 @@ pub enum Command {
 }
 
 /// Arguments of every command that reads a stack.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StackArgs {
     /// The stack file.
     #[arg(default_value = "apprun.yaml")]
@@ -112,6 +130,43 @@ pub struct PlanArgs {
     /// Plan the destruction of every resource in state.
     #[arg(long)]
     pub destroy: bool,
+}
+
+/// Arguments of `apply` and `destroy`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The stack file, or a plan file saved with `plan --out`.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Where the stack is deployed.
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many resources may change at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Wait up to this many seconds for the state lock instead of failing at once.
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
+    /// Only this resource and what it depends on (repeatable).
+    #[arg(long = "only", value_name = "ADDRESS")]
+    pub only: Vec<String>,
+    /// Replace this resource even if nothing changed (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+}
+
+/// Arguments of `drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Which state.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Exit 2 when something drifted, 0 when in sync, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// Which stack's state a command works on.

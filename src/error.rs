@@ -39,6 +39,9 @@ pub enum CliError {
     /// A saved plan that cannot be used.
     #[error(transparent)]
     PlanFile(#[from] apprun_engine::planfile::PlanFileError),
+    /// A provider failure outside apply (drift, import).
+    #[error(transparent)]
+    Provider(apprun_engine::ProviderError),
     /// Something this build cannot do.
     #[error("{what} is not available")]
     #[diagnostic(code(cli::unsupported), help("{help}"))]
@@ -110,6 +113,7 @@ impl CliError {
             CliError::State(error) => miette::Report::new(error),
             CliError::Lock(error) => miette::Report::new(error),
             CliError::PlanFile(error) => miette::Report::new(error),
+            CliError::Provider(error) => miette::Report::new(error),
             other => miette::Report::new(other),
         }
     }

@@ -10,6 +10,7 @@ mod error;
 mod output;
 mod stack_input;
 mod state_access;
+mod targets;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,13 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, &out),
         Command::Plan(args) => commands::plan::run(args, &out),
+        Command::Apply(args) => commands::apply::run(args, false, &out),
+        Command::Destroy(args) => commands::apply::run(args, true, &out),
+        Command::Drift(args) => commands::drift::run_drift(args, &out),
+        Command::Refresh(args) => commands::drift::run_refresh(args, &out),
+        Command::Import { address, id, state } => {
+            commands::drift::run_import(address, id, state, &out)
+        }
         Command::Show { planfile } => commands::show::run(planfile, &out),
         Command::Graph(args) => commands::graph::run(args, &out),
         Command::State(command) => commands::state::run(command, &out),

@@ -1,7 +1,9 @@
 //! One module per command; each calls one operation and returns the exit
 //! code.
 
+pub mod apply;
 pub mod completions;
+pub mod drift;
 pub mod graph;
 pub mod output;
 pub mod plan;

@@ -13,6 +13,39 @@ use crate::error::{CliError, exit};
 use crate::output::Output;
 use crate::{stack_input, state_access};
 
+/// Every stack output resolved from state: (name, value as text, sensitive).
+/// Values not known yet read `(not known until applied)`.
+pub fn resolved(
+    state: &apprun_state::Snapshot,
+    stack: &apprun_schema::Stack,
+) -> Vec<(String, String, bool)> {
+    let known: BTreeMap<Address, Option<BTreeMap<String, Value>>> = state
+        .resources
+        .iter()
+        .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
+        .collect();
+    stack
+        .outputs
+        .iter()
+        .map(|(name, output)| {
+            let value =
+                resolve_references(&Value::String(output.value.value.value.clone()), &known);
+            let text = if is_unknown(&value) {
+                "(not known until applied)".to_string()
+            } else {
+                value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_string)
+            };
+            (
+                name.clone(),
+                text,
+                output.value.sensitive.as_ref().is_some_and(|s| s.value),
+            )
+        })
+        .collect()
+}
+
 /// Runs `output`.
 pub fn run(args: &OutputArgs, out: &Output) -> Result<u8, CliError> {
     let loaded = stack_input::load_valid(&args.state.stack_args(), out)?;

@@ -555,10 +555,10 @@ fn write_blocking<R>(f: impl FnOnce() -> R) -> R {
 /// interrupted create is looked up by its ownership tags and adopted or
 /// forgotten; an interrupted replacement's old resource is deleted; an
 /// interrupted delete is checked. Returns one line per settled operation.
-pub async fn reconcile<P: Provider>(
+pub async fn reconcile<P: Provider, S: Storage + ?Sized>(
     stack: &str,
     provider: &P,
-    journal: &mut Journal<'_, dyn Storage>,
+    journal: &mut Journal<'_, S>,
     progress: Progress,
 ) -> Result<Vec<String>, StateError> {
     let pending: Vec<PendingOp> = journal.pending().to_vec();
@@ -707,11 +707,11 @@ pub async fn reconcile<P: Provider>(
 
 /// Applies a plan. The caller holds the state lock and has reconciled
 /// pending operations; `plan` was made against `journal`'s snapshot.
-pub async fn apply<P: Provider + 'static>(
+pub async fn apply<P: Provider + 'static, S: Storage + ?Sized>(
     plan: &Plan,
     stack: &Stack,
     provider: Arc<P>,
-    journal: &mut Journal<'_, dyn Storage>,
+    journal: &mut Journal<'_, S>,
     mut options: ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let desired_list = desired(stack);

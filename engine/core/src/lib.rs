@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod desired;
 pub mod diff;
+pub mod drift;
 pub mod graph;
 pub mod kinds;
 pub mod plan;

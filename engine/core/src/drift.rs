@@ -1,0 +1,261 @@
+//! Drift: does the live world still match what apply recorded? Pure
+//! comparison of recorded attributes with what a provider read; the
+//! reading itself is the caller's.
+
+use std::fmt::Write as _;
+
+use apprun_schema::Kind;
+use apprun_state::Snapshot;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diff::{AttributeChange, diff};
+use crate::kinds::rules;
+use crate::provider::Observed;
+use crate::render::show;
+use crate::values::seal;
+
+/// Version of the drift JSON format.
+pub const DRIFT_FORMAT_VERSION: u32 = 1;
+
+/// The verdict for one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// Matches the record.
+    InSync,
+    /// Exists but differs (see the properties).
+    Modified,
+    /// No longer exists.
+    Deleted,
+    /// Could not be read (see the reason).
+    NotChecked,
+}
+
+/// One property that differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PropertyDrift {
+    /// Dotted path.
+    pub property: String,
+    /// What apply recorded (sealed secrets shown as `(sensitive value)`).
+    pub expected: Option<String>,
+    /// What is there now.
+    pub actual: Option<String>,
+    /// `ADD`, `REMOVE` or `NOT_EQUAL`, as CloudFormation says it.
+    pub difference: &'static str,
+}
+
+/// Drift of one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceDrift {
+    /// The address.
+    pub address: String,
+    /// The physical id.
+    pub physical_id: Option<String>,
+    /// The verdict.
+    pub status: Verdict,
+    /// The properties that differ (for `MODIFIED`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<PropertyDrift>,
+    /// Why it was not checked, or why it is failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The drift report of a stack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftReport {
+    /// [`DRIFT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The stack.
+    pub stack: String,
+    /// The target.
+    pub target: String,
+    /// Per resource, in address order.
+    pub resources: Vec<ResourceDrift>,
+}
+
+impl DriftReport {
+    /// Whether anything drifted.
+    pub fn drifted(&self) -> bool {
+        self.resources
+            .iter()
+            .any(|r| matches!(r.status, Verdict::Modified | Verdict::Deleted))
+    }
+
+    /// Whether any resource could not be checked.
+    pub fn incomplete(&self) -> bool {
+        self.resources
+            .iter()
+            .any(|r| r.status == Verdict::NotChecked)
+    }
+}
+
+/// What a read of one recorded resource gave.
+pub enum ReadResult {
+    /// The provider saw it.
+    Present(Observed),
+    /// It is gone.
+    Absent,
+    /// The read failed.
+    Error(String),
+}
+
+/// Seals an observation the way recorded attributes are sealed.
+pub fn seal_observed(kind: Kind, observed: &Observed, state: &Snapshot) -> Value {
+    seal(&rules(kind), &observed.attributes, &state.digest_key)
+}
+
+fn difference(change: &AttributeChange) -> PropertyDrift {
+    PropertyDrift {
+        property: change.path.clone(),
+        expected: change.before.as_ref().map(show),
+        actual: change.after.as_ref().map(show),
+        difference: match (&change.before, &change.after) {
+            (None, Some(_)) => "ADD",
+            (Some(_), None) => "REMOVE",
+            _ => "NOT_EQUAL",
+        },
+    }
+}
+
+/// Compares every recorded resource with what was read.
+pub fn drift(
+    state: &Snapshot,
+    stack: &str,
+    target: &str,
+    reads: Vec<(String, ReadResult)>,
+) -> DriftReport {
+    let mut resources = Vec::new();
+    for (address, read) in reads {
+        let Some(record) = state.resource(&address) else {
+            continue;
+        };
+        let kind = apprun_schema::Address::parse(&address).map(|a| a.kind);
+        let (status, properties, reason) = match (read, kind) {
+            (ReadResult::Absent, _) => (Verdict::Deleted, Vec::new(), None),
+            (ReadResult::Error(reason), _) => (Verdict::NotChecked, Vec::new(), Some(reason)),
+            (ReadResult::Present(_), None) => (
+                Verdict::NotChecked,
+                Vec::new(),
+                Some("unknown resource kind".to_string()),
+            ),
+            (ReadResult::Present(observed), Some(kind)) => {
+                let actual = seal_observed(kind, &observed, state);
+                let changes: Vec<PropertyDrift> = diff(&record.attributes, &actual)
+                    .iter()
+                    .map(difference)
+                    .collect();
+                match (&observed.failed, changes.is_empty()) {
+                    (Some(failed), _) => (Verdict::Modified, changes, Some(failed.clone())),
+                    (None, true) => (Verdict::InSync, changes, None),
+                    (None, false) => (Verdict::Modified, changes, None),
+                }
+            }
+        };
+        resources.push(ResourceDrift {
+            address,
+            physical_id: record.physical_id.clone(),
+            status,
+            properties,
+            reason,
+        });
+    }
+    resources.sort_by(|a, b| a.address.cmp(&b.address));
+    DriftReport {
+        format_version: DRIFT_FORMAT_VERSION,
+        stack: stack.to_string(),
+        target: target.to_string(),
+        resources,
+    }
+}
+
+/// The terminal rendering.
+pub fn render_text(report: &DriftReport) -> String {
+    let mut out = String::new();
+    for resource in &report.resources {
+        let _ = writeln!(
+            out,
+            "{:<12} {}",
+            format!("{:?}", resource.status).to_uppercase_words(),
+            resource.address
+        );
+        if let Some(reason) = &resource.reason {
+            let _ = writeln!(out, "             {reason}");
+        }
+        for p in &resource.properties {
+            let _ = writeln!(
+                out,
+                "             {}: expected {}, actual {}",
+                p.property,
+                p.expected.as_deref().unwrap_or("(absent)"),
+                p.actual.as_deref().unwrap_or("(absent)")
+            );
+        }
+    }
+    let drifted = report
+        .resources
+        .iter()
+        .filter(|r| matches!(r.status, Verdict::Modified | Verdict::Deleted))
+        .count();
+    let _ = writeln!(
+        out,
+        "\nDrift: {drifted} of {} resources drifted{}.",
+        report.resources.len(),
+        if report.incomplete() {
+            " (some could not be checked)"
+        } else {
+            ""
+        }
+    );
+    out
+}
+
+/// The JSON rendering.
+pub fn render_json(report: &DriftReport) -> String {
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The Markdown rendering.
+pub fn render_markdown(report: &DriftReport) -> String {
+    let mut out = format!(
+        "### apprun drift for `{}` ({})\n\n",
+        report.stack, report.target
+    );
+    out.push_str("| Resource | Status | Properties |\n|---|---|---|\n");
+    for r in &report.resources {
+        let props: Vec<String> = r
+            .properties
+            .iter()
+            .map(|p| format!("`{}`", p.property))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {:?} | {} |",
+            r.address,
+            r.status,
+            props.join(", ")
+        );
+    }
+    out
+}
+
+trait UpperWords {
+    fn to_uppercase_words(&self) -> String;
+}
+
+impl UpperWords for String {
+    /// `InSync` -> `IN_SYNC`.
+    fn to_uppercase_words(&self) -> String {
+        let mut out = String::new();
+        for (i, c) in self.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_uppercase());
+        }
+        out
+    }
+}
