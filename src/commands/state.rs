@@ -65,20 +65,19 @@ pub fn run(command: &StateCommand, out: &Output) -> Result<u8, CliError> {
             let store = open(state, out)?;
             let _lock = store
                 .lock(&LockRequest::new("state rm").with_version(env!("CARGO_PKG_VERSION")))?;
-            let mut snapshot =
-                state_access::read(store.as_ref())?.ok_or_else(|| CliError::NotInState {
-                    address: address.clone(),
-                })?;
-            let generation = snapshot.generation();
-            if snapshot.remove(address).is_none() {
+            let storage: &dyn apprun_state::Storage = store.as_ref();
+            let mut journal = apprun_state::Journal::open(storage)?;
+            if journal.snapshot().resource(address).is_none() {
                 return Err(CliError::NotInState {
                     address: address.clone(),
                 });
             }
-            for resource in &mut snapshot.resources {
-                resource.dependencies.retain(|d| d != address);
-            }
-            store.write(&snapshot, Some(&generation))?;
+            journal.update(|snapshot| {
+                snapshot.remove(address);
+                for resource in &mut snapshot.resources {
+                    resource.dependencies.retain(|d| d != address);
+                }
+            })?;
             writeln!(
                 stdout,
                 "Removed {address} from state. The resource itself still exists; `apprun import` adopts it again."

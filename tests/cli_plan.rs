@@ -1,0 +1,265 @@
+//! The `apprun` binary: plan, show, saved plans, state, output, graph.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn apprun() -> Command {
+    let mut cmd = Command::cargo_bin("apprun").unwrap();
+    cmd.env_remove("NO_COLOR").env("COLUMNS", "100");
+    cmd
+}
+
+/// A copy of an example in a temporary directory (state goes beside it).
+fn example_copy(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("apprun.yaml");
+    std::fs::copy(format!("examples/{name}/apprun.yaml"), &path).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn plan_of_a_new_stack_lists_every_create_and_exits_per_detailed_exitcode() {
+    let (_dir, path) = example_copy("private-api");
+    let path = path.to_str().unwrap();
+    apprun()
+        .args(["plan", path])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Plan: 6 to add, 0 to change, 0 to destroy.",
+        ));
+    apprun()
+        .args(["plan", path, "--detailed-exitcode"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn an_applied_stack_plans_no_changes_and_exit_zero() {
+    let (_dir, path) = example_copy("private-api");
+    support::fake_applied_state(&path, "aws");
+    apprun()
+        .args(["plan", path.to_str().unwrap(), "--detailed-exitcode"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No changes."));
+}
+
+#[test]
+fn json_and_markdown_renderings() {
+    let (_dir, path) = example_copy("private-api");
+    support::fake_applied_state(&path, "aws");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("cpu: 2 vCPU", "cpu: 4 vCPU")
+        .replace("memory: 4 GB", "memory: 8 GB");
+    std::fs::write(&path, text).unwrap();
+    let output = apprun()
+        .args(["plan", path.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["summary"]["change"], 1);
+    let change = &plan["changes"][0];
+    assert_eq!(change["address"], "services.api");
+    assert_eq!(change["action"], "update");
+    let paths: Vec<&str> = change["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["cpu", "memory"]);
+    apprun()
+        .args(["plan", path.to_str().unwrap(), "--format", "markdown"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "<details><summary><code>services.api</code>",
+        ));
+}
+
+#[test]
+fn a_saved_plan_is_shown_and_refused_once_state_moves_on() {
+    let (dir, path) = example_copy("private-api");
+    support::fake_applied_state(&path, "aws");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("LOG_LEVEL: info", "LOG_LEVEL: debug");
+    std::fs::write(&path, text).unwrap();
+    let planfile = dir.path().join("plan.json");
+    let (p, f) = (path.to_str().unwrap(), planfile.to_str().unwrap());
+    apprun().args(["plan", p, "--out", f]).assert().success();
+    let saved = std::fs::read_to_string(&planfile).unwrap();
+    assert!(
+        !saved.contains("debug"),
+        "a sensitive env value reached the plan file"
+    );
+    apprun()
+        .args(["show", f])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "~ env.LOG_LEVEL = (sensitive value)",
+        ));
+    // Someone changes the state: the saved plan is stale.
+    apprun()
+        .args(["state", "rm", "repositories.api", "--stack", p])
+        .assert()
+        .success();
+    apprun()
+        .args(["apply", f, "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("plan::stale"))
+        .stderr(predicate::str::contains("run `apprun plan` again"));
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_the_stack_changed() {
+    let (dir, path) = example_copy("private-api");
+    support::fake_applied_state(&path, "aws");
+    let planfile = dir.path().join("plan.json");
+    let (p, f) = (path.to_str().unwrap(), planfile.to_str().unwrap());
+    apprun().args(["plan", p, "--out", f]).assert().success();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("max_size: 10", "max_size: 11");
+    std::fs::write(&path, text).unwrap();
+    apprun()
+        .args(["apply", f, "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("plan::stack_changed"));
+}
+
+#[test]
+fn only_and_replace_flags() {
+    let (_dir, path) = example_copy("private-api");
+    support::fake_applied_state(&path, "aws");
+    let p = path.to_str().unwrap();
+    apprun()
+        .args(["plan", p, "--replace", "roles.api-instance"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "replacement requested with --replace",
+        ));
+    apprun()
+        .args(["plan", p, "--only", "services.nope"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "`services.nope` is not in the state",
+        ));
+    apprun()
+        .args(["plan", p, "--only", "bogus"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not a resource address"));
+}
+
+#[test]
+fn state_list_show_and_outputs() {
+    let (_dir, path) = example_copy("private-api");
+    support::fake_applied_state(&path, "aws");
+    let p = path.to_str().unwrap();
+    apprun()
+        .args(["state", "list", "--stack", p])
+        .assert()
+        .success()
+        .stdout("autoscaling.steady\nrepositories.api\nroles.api-access\nroles.api-instance\nservices.api\nvpc_connectors.db\n");
+    let shown = apprun()
+        .args(["state", "show", "services.api", "--stack", p])
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    let record: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        record["attributes"]["env"]["APP_ENV"],
+        serde_json::json!({ "sensitive": true })
+    );
+    assert_eq!(
+        record["attributes"]["env"]["LOG_LEVEL"],
+        serde_json::json!({ "sensitive": true })
+    );
+    apprun()
+        .args(["output", "--stack", p])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "url = private-api-api.us-east-1.awsapprunner.com",
+        ));
+    apprun()
+        .args(["output", "url", "--stack", p])
+        .assert()
+        .success()
+        .stdout("private-api-api.us-east-1.awsapprunner.com\n");
+}
+
+#[test]
+fn graph_prints_dot() {
+    apprun()
+        .args(["graph", "examples/private-api/apprun.yaml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\"services.api\" -> \"roles.api-access\";",
+        ));
+}
+
+#[test]
+fn a_second_writer_fails_at_once_and_names_the_holder() {
+    let (_dir, path) = example_copy("private-api");
+    let store = support::fake_applied_state(&path, "aws");
+    use apprun_state::Locker;
+    let _held = store
+        .lock(&apprun_state::LockRequest::new("apply"))
+        .unwrap();
+    apprun()
+        .args([
+            "state",
+            "rm",
+            "services.api",
+            "--stack",
+            path.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("state::locked"))
+        .stderr(predicate::str::contains("apply"));
+}
+
+#[test]
+fn secret_env_values_never_appear_in_plan_output_or_trace_logs() {
+    let (_dir, path) = example_copy("private-api");
+    let canary = "Zq8vN3kLp0Xw7Rt2Yb5Mc9Hd4Gf6Js1A";
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "LOG_LEVEL: info",
+        &format!("LOG_LEVEL: info\n      API_KEY: {canary}"),
+    );
+    std::fs::write(&path, text).unwrap();
+    for format in ["text", "json", "markdown"] {
+        let output = apprun()
+            .env("RUST_LOG", "trace")
+            .args(["-vvv", "plan", path.to_str().unwrap(), "--format", format])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !all.contains(canary),
+            "the canary leaked in {format} output"
+        );
+    }
+    println!("{{\"row\":\"T12\",\"channel\":\"plan\",\"canary_occurrences\":0}}");
+}
