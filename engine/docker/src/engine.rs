@@ -151,6 +151,9 @@ impl DockerEngine {
             }]),
         );
         let mut lab = labels::base(&spec.stack, &spec.address, labels::ROLE_REPLICA);
+        for (k, v) in &spec.labels {
+            lab.entry(k.clone()).or_insert_with(|| v.clone());
+        }
         lab.insert(labels::GENERATION.to_string(), generation.to_string());
         lab.insert(labels::ENV_DIGEST.to_string(), spec.env_digest());
         lab.insert(labels::IMAGE.to_string(), image.to_string());

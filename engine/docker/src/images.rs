@@ -45,6 +45,12 @@ impl BuiltinImage {
         format!("{}:{}", self.repository, &digest[..12])
     }
 
+    /// The stable alias `<repository>:latest` (e.g. `apprun/echo:latest`),
+    /// set by [`DockerEngine::ensure_builtin_aliases`].
+    pub fn latest_tag(&self) -> String {
+        format!("{}:latest", self.repository)
+    }
+
     /// The embedded static binary (e.g. to put into a user build context).
     pub fn binary(&self) -> &'static [u8] {
         self.binary
@@ -120,6 +126,25 @@ impl DockerEngine {
     pub async fn ensure_builtin_images(&self) -> Result<()> {
         self.ensure_builtin_image(ECHO).await?;
         self.ensure_builtin_image(FRONT_DOOR).await?;
+        Ok(())
+    }
+
+    /// Build both built-in images if missing and tag each also as
+    /// [`BuiltinImage::latest_tag`] (`apprun/echo:latest`), so a user
+    /// Dockerfile can say `FROM apprun/echo:latest`. The alias always points
+    /// at this apprun's binary.
+    pub async fn ensure_builtin_aliases(&self) -> Result<()> {
+        for image in [ECHO, FRONT_DOOR] {
+            let tag = self.ensure_builtin_image(image).await?;
+            let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
+                .repo(image.repository)
+                .tag("latest")
+                .build();
+            self.client()
+                .tag_image(&tag, Some(opts))
+                .await
+                .map_err(|e| DockerError::api(format!("tag {tag} as {}", image.latest_tag()), e))?;
+        }
         Ok(())
     }
 

@@ -24,6 +24,12 @@ pub const FRONT_DOOR_ADMIN_PORT: &str = "apprun.front-door.admin-port";
 /// The front door's max_concurrency and queue timeout, `<n>/<ms>`.
 pub const FRONT_DOOR_LIMITS: &str = "apprun.front-door.limits";
 
+/// The resource's physical name (replicas; set by the provider), so that a
+/// renamed service's successor is told apart from its predecessor.
+pub const NAME: &str = "apprun.name";
+/// How many replicas the deployment asked for (replicas; set by the provider).
+pub const REPLICAS: &str = "apprun.replicas";
+
 /// Role of a replica container.
 pub const ROLE_REPLICA: &str = "replica";
 /// Role of a front-door container.

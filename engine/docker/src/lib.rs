@@ -12,6 +12,7 @@
 //! - [`deploy`]: blue/green deployments with rollback.
 //! - [`observe`]: what runs, for refresh and drift.
 //! - [`spec`]: the plain input types ([`ServiceSpec`], [`Secret`]...).
+//! - [`provider`]: [`DockerProvider`], the engine's `Provider` for Docker.
 //!
 //! Invariants: everything created carries `apprun.stack` and
 //! `apprun.address` labels ([`labels`]); nothing without the caller's stack
@@ -29,6 +30,7 @@ mod http;
 pub mod images;
 pub mod labels;
 pub mod observe;
+pub mod provider;
 pub mod spec;
 
 pub use deploy::{Deployment, Progress, new_generation};
@@ -37,4 +39,5 @@ pub use error::{DockerError, Result};
 pub use front_door::{BackendStatus, FrontDoor};
 pub use images::{BuildProgress, BuiltinImage, ECHO, FRONT_DOOR};
 pub use observe::{Drift, ObservedReplica, ObservedService, ObservedStack};
+pub use provider::DockerProvider;
 pub use spec::{HealthProtocol, HealthSpec, ImageSource, Secret, ServiceSpec, env_digest};

@@ -135,6 +135,9 @@ pub struct ServiceSpec {
     pub queue_timeout: Duration,
     /// Longest time a deployment waits for new replicas to become healthy.
     pub deploy_timeout: Duration,
+    /// Extra labels on every replica (e.g. [`crate::labels::NAME`]). They
+    /// never replace the ownership labels and must not hold secret values.
+    pub labels: BTreeMap<String, String>,
 }
 
 impl ServiceSpec {
@@ -162,6 +165,7 @@ impl ServiceSpec {
             front_door_port: None,
             queue_timeout: Duration::from_secs(5),
             deploy_timeout: Duration::from_secs(120),
+            labels: BTreeMap::new(),
         }
     }
 

@@ -1,0 +1,640 @@
+//! [`DockerProvider`]: the engine's [`Provider`] for the local Docker target.
+//!
+//! How each kind lives on Docker (README, "Provider"):
+//!
+//! | kind | on Docker | outputs |
+//! |---|---|---|
+//! | `repositories` | a local image namespace, nothing created | `arn`, `name`, `uri` (`apprun.local/<stack>/<name>`) |
+//! | `roles` | recorded only | `arn`, `name` |
+//! | `vpc_connectors` | a user-defined bridge network | `arn`, `name`, `network` |
+//! | `autoscaling` | recorded only; values flow to services | `arn`, `name`, `min_size`, `max_size`, `max_concurrency` |
+//! | `services` | replicas + front door, deployed blue/green | `arn`, `name`, `id`, `url` |
+//!
+//! ARNs and physical ids: see [`arn`]. Drift: see [`observe::DRIFT_ATTRIBUTE`].
+
+pub mod arn;
+pub(crate) mod attrs;
+pub mod errors;
+pub(crate) mod observe;
+pub mod secrets;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use apprun_engine::provider::{
+    Applied, Observed, Progress, Provider, ProviderError, ResourceRequest,
+};
+use apprun_schema::{Address, Kind};
+use serde_json::Value;
+
+use crate::deploy::Progress as DeployProgress;
+use crate::engine::{DockerEngine, network_name};
+use crate::error::{DockerError, status_of};
+use crate::labels;
+use crate::spec::ImageSource;
+
+pub use attrs::{IMAGE_NAMESPACE, repository_uri};
+pub use observe::DRIFT_ATTRIBUTE;
+pub use secrets::ENV_PREFIX as SECRET_ENV_PREFIX;
+
+use attrs::{scaling_values, str_attr, string_map};
+use errors::to_provider_error;
+use secrets::SecretSource;
+
+/// Top-level service attributes that have no effect on Docker: an update
+/// that changes only these does not redeploy.
+const NO_EFFECT: &[&str] = &[
+    "tags",
+    "auto_deploy",
+    "access_role",
+    "instance_role",
+    "observability",
+    "kms_key",
+    "ingress",
+    "ip_address_type",
+];
+
+/// The Docker target's [`Provider`].
+///
+/// ```no_run
+/// # async fn f() -> Result<(), apprun_engine::provider::ProviderError> {
+/// use apprun_docker::DockerProvider;
+/// let provider = DockerProvider::connect("examples/hello")
+///     .await?
+///     .with_secrets_file("secrets.local.yaml");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct DockerProvider {
+    engine: DockerEngine,
+    base_dir: PathBuf,
+    secrets: SecretSource,
+    deploy_timeout: Duration,
+    queue_timeout: Duration,
+    builtins: tokio::sync::OnceCell<()>,
+}
+
+impl DockerProvider {
+    /// A provider on `engine`; build contexts are relative to `base_dir`
+    /// (the stack file's directory).
+    pub fn new(engine: DockerEngine, base_dir: impl Into<PathBuf>) -> Self {
+        DockerProvider {
+            engine,
+            base_dir: base_dir.into(),
+            secrets: SecretSource::default(),
+            deploy_timeout: Duration::from_secs(120),
+            queue_timeout: Duration::from_secs(5),
+            builtins: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Connects to the Docker Engine (`DOCKER_HOST` or the local socket) and
+    /// returns a provider whose build contexts are relative to `base_dir`.
+    /// An unreachable engine is [`ProviderError::Fatal`] with help.
+    pub async fn connect(base_dir: impl Into<PathBuf>) -> Result<Self, ProviderError> {
+        let engine = DockerEngine::connect()
+            .await
+            .map_err(|e| to_provider_error("connect to the Docker Engine", e))?;
+        Ok(Self::new(engine, base_dir))
+    }
+
+    /// Reads secret values also from this YAML or JSON file (a map from ARN
+    /// or secret name to value); `APPRUN_SECRET_<NAME>` still wins.
+    pub fn with_secrets_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.secrets.file = Some(path.into());
+        self
+    }
+
+    /// How long a deployment waits for new replicas to pass their health
+    /// checks (default 120 s) before it is rolled back.
+    pub fn with_deploy_timeout(mut self, timeout: Duration) -> Self {
+        self.deploy_timeout = timeout;
+        self
+    }
+
+    /// How long the front door queues a request when every replica is at
+    /// `max_concurrency` before it answers 429 (default 5 s).
+    pub fn with_queue_timeout(mut self, timeout: Duration) -> Self {
+        self.queue_timeout = timeout;
+        self
+    }
+
+    /// The engine connection.
+    pub fn engine(&self) -> &DockerEngine {
+        &self.engine
+    }
+
+    /// The directory build contexts are relative to.
+    pub fn base_dir(&self) -> &Path {
+        &self.base_dir
+    }
+
+    /// Builds apprun's own images once per provider and tags them
+    /// `apprun/echo:latest` and `apprun/front-door:latest`.
+    async fn ensure_builtins(&self) -> Result<(), ProviderError> {
+        self.builtins
+            .get_or_try_init(|| async {
+                self.engine
+                    .ensure_builtin_aliases()
+                    .await
+                    .map_err(|e| to_provider_error("build apprun's built-in images", e))
+            })
+            .await
+            .map(|_| ())
+    }
+
+    fn arn_of(request: &ResourceRequest<'_>) -> Result<String, ProviderError> {
+        let address = request.address;
+        Ok(match address.kind {
+            Kind::AutoScaling => {
+                let (min, max, c) = scaling_values(address, request.attributes)?;
+                arn::autoscaling_arn(request.stack, &address.name, min, max, c)
+            }
+            kind => arn::arn(kind, request.stack, &address.name),
+        })
+    }
+
+    /// Outputs of a kind that creates nothing on Docker (or a network), from
+    /// its attributes.
+    fn outputs(
+        kind: Kind,
+        stack: &str,
+        key: &str,
+        arn: &str,
+        attributes: &Value,
+    ) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        let name = str_attr(attributes, "name").unwrap_or(key).to_string();
+        out.insert("arn".to_string(), Value::String(arn.to_string()));
+        match kind {
+            Kind::Repository => {
+                out.insert(
+                    "uri".to_string(),
+                    Value::String(repository_uri(stack, &name)),
+                );
+            }
+            Kind::VpcConnector => {
+                out.insert(
+                    "network".to_string(),
+                    Value::String(network_name(stack, key)),
+                );
+            }
+            Kind::AutoScaling => {
+                for field in ["min_size", "max_size", "max_concurrency"] {
+                    if let Some(v) = attributes.get(field) {
+                        out.insert(field.to_string(), v.clone());
+                    }
+                }
+            }
+            Kind::Role | Kind::Service => {}
+        }
+        out.insert("name".to_string(), Value::String(name));
+        out
+    }
+
+    fn service_outputs(
+        arn: &str,
+        name: &str,
+        front_door_port: Option<u16>,
+    ) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        out.insert("arn".to_string(), Value::String(arn.to_string()));
+        out.insert("name".to_string(), Value::String(name.to_string()));
+        out.insert("id".to_string(), Value::String(arn::service_id(arn)));
+        if let Some(port) = front_door_port {
+            out.insert(
+                "url".to_string(),
+                Value::String(format!("http://127.0.0.1:{port}")),
+            );
+        }
+        out
+    }
+
+    async fn deploy_service(
+        &self,
+        request: &ResourceRequest<'_>,
+        arn: &str,
+    ) -> Result<Applied, ProviderError> {
+        let address = request.address;
+        let operation = format!("deploy {address}");
+        let secrets = self.secrets.resolve(
+            &address.to_string(),
+            &string_map(request.attributes, "secrets"),
+        )?;
+        let plan = attrs::service_spec(request, &self.base_dir, secrets)?;
+        let mut spec = plan.spec;
+        spec.deploy_timeout = self.deploy_timeout;
+        spec.queue_timeout = self.queue_timeout;
+        for note in &plan.notes {
+            (request.progress)(address, note);
+        }
+        self.ensure_builtins().await?;
+        if let ImageSource::Build { tag, context, .. } = &spec.image {
+            (request.progress)(
+                address,
+                &format!("building {tag} from {}", context.display()),
+            );
+        }
+        let progress = request.progress.clone();
+        let report_to = address.clone();
+        let mut on_progress = move |p: DeployProgress| {
+            let line = match p {
+                DeployProgress::Build(b) => format!("build: {}", b.line),
+                DeployProgress::ReplicasStarted { generation, count } => {
+                    format!("started {count} replica(s) of deployment {generation}")
+                }
+                DeployProgress::Healthy => "new replicas passed their health checks".to_string(),
+                DeployProgress::Switched { url } => format!("{url} now serves the new replicas"),
+                DeployProgress::OldStopped { count } => {
+                    format!("stopped {count} replica(s) of the previous deployment")
+                }
+                DeployProgress::RolledBack { reason } => {
+                    format!("rolled back, the previous version keeps serving: {reason}")
+                }
+            };
+            progress(&report_to, &line);
+        };
+        let deployment = self
+            .engine
+            .deploy_blue_green(&spec, &mut on_progress)
+            .await
+            .map_err(|e| to_provider_error(&operation, e))?;
+        Ok(Applied {
+            physical_id: arn.to_string(),
+            outputs: Self::service_outputs(arn, request.name, Some(deployment.front_door.port)),
+        })
+    }
+
+    /// The parsed ARN, checked against the request.
+    fn own_arn(
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+    ) -> Result<arn::LocalArn, ProviderError> {
+        arn::parse(physical_id)
+            .filter(|a| {
+                a.kind == request.address.kind
+                    && a.stack == request.stack
+                    && a.key == request.address.name
+            })
+            .ok_or_else(|| ProviderError::NotFound {
+                what: format!(
+                    "{} {physical_id} (not a Docker-target id of stack {})",
+                    request.address, request.stack
+                ),
+            })
+    }
+
+    /// Whether the network of VPC connector `key` exists and is the stack's.
+    async fn network_exists(&self, stack: &str, key: &str) -> Result<bool, ProviderError> {
+        let address = Address::new(Kind::VpcConnector, key).to_string();
+        let networks = self
+            .engine
+            .list_owned_networks(stack)
+            .await
+            .map_err(|e| to_provider_error(&format!("read {address}"), e))?;
+        Ok(networks
+            .iter()
+            .any(|n| n.address == address && n.name == network_name(stack, key)))
+    }
+
+    /// Removes the network of VPC connector `key`. When replicas of this
+    /// stack are still attached (a replacement connector of the same key
+    /// shares the network), it is kept.
+    async fn delete_network(
+        &self,
+        stack: &str,
+        key: &str,
+        progress: &Progress,
+    ) -> Result<(), ProviderError> {
+        let address = Address::new(Kind::VpcConnector, key);
+        let net = network_name(stack, key);
+        let operation = format!("delete {address}");
+        match self.engine.remove_network(stack, key).await {
+            Ok(()) => Ok(()),
+            Err(DockerError::Api {
+                status: Some(403 | 409),
+                message,
+                ..
+            }) if message.contains("active endpoints") => {
+                let attached = match self
+                    .engine
+                    .client()
+                    .inspect_network(
+                        &net,
+                        None::<bollard::query_parameters::InspectNetworkOptions>,
+                    )
+                    .await
+                {
+                    Ok(n) => n.containers.unwrap_or_default(),
+                    Err(e) if status_of(&e) == Some(404) => return Ok(()),
+                    Err(e) => {
+                        return Err(to_provider_error(
+                            &operation,
+                            DockerError::api(format!("inspect network {net}"), e),
+                        ));
+                    }
+                };
+                let ours = self
+                    .engine
+                    .list_owned(stack, None)
+                    .await
+                    .map_err(|e| to_provider_error(&operation, e))?;
+                let users: Vec<String> = attached
+                    .keys()
+                    .map(|id| {
+                        ours.iter()
+                            .find(|c| c.id == *id)
+                            .map_or_else(|| id.clone(), |c| c.address.clone())
+                    })
+                    .collect();
+                if attached.keys().all(|id| ours.iter().any(|c| c.id == *id)) {
+                    progress(
+                        &address,
+                        &format!(
+                            "kept network {net}: {} of this stack still use it (a replacement shares it)",
+                            users.join(", ")
+                        ),
+                    );
+                    Ok(())
+                } else {
+                    Err(ProviderError::OperationFailed {
+                        what: operation,
+                        message: format!(
+                            "network {net} still has containers attached that apprun did not create"
+                        ),
+                        help: format!(
+                            "disconnect them (docker network inspect {net}) and apply again"
+                        ),
+                    })
+                }
+            }
+            Err(e) => Err(to_provider_error(&operation, e)),
+        }
+    }
+}
+
+impl Provider for DockerProvider {
+    fn target(&self) -> &str {
+        "docker"
+    }
+
+    async fn read(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let Some(parsed) = arn::parse(physical_id).filter(|a| a.kind == kind) else {
+            return Ok(None);
+        };
+        let (stack, key) = (parsed.stack.as_str(), parsed.key.as_str());
+        match kind {
+            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(Some(Observed {
+                attributes: recorded.clone(),
+                outputs: Self::outputs(kind, stack, key, physical_id, recorded),
+                failed: None,
+            })),
+            Kind::VpcConnector => {
+                if !self.network_exists(stack, key).await? {
+                    return Ok(None);
+                }
+                Ok(Some(Observed {
+                    attributes: recorded.clone(),
+                    outputs: Self::outputs(kind, stack, key, physical_id, recorded),
+                    failed: None,
+                }))
+            }
+            Kind::Service => {
+                let address = Address::new(Kind::Service, key).to_string();
+                let secrets = self
+                    .secrets
+                    .resolve(&address, &string_map(recorded, "secrets"))
+                    .ok();
+                let network = str_attr(recorded, "vpc_connector")
+                    .and_then(arn::parse)
+                    .filter(|a| a.kind == Kind::VpcConnector)
+                    .map(|a| network_name(&a.stack, &a.key));
+                let query = observe::ServiceQuery {
+                    stack,
+                    address: &address,
+                    recorded,
+                    secrets,
+                    network,
+                };
+                let view = observe::observe_service(&self.engine, &query)
+                    .await
+                    .map_err(|e| to_provider_error(&format!("read {address}"), e))?;
+                Ok(view.map(|v| {
+                    let name = str_attr(recorded, "name").unwrap_or(key);
+                    Observed {
+                        outputs: Self::service_outputs(physical_id, name, v.front_door_port),
+                        attributes: v.attributes,
+                        failed: None,
+                    }
+                }))
+            }
+        }
+    }
+
+    async fn find_owned(
+        &self,
+        stack: &str,
+        address: &Address,
+        name: &str,
+    ) -> Result<Option<Applied>, ProviderError> {
+        let arn = arn::arn(address.kind, stack, &address.name);
+        match address.kind {
+            // Nothing exists on Docker for these: creating them again is
+            // idempotent (same ARN, same outputs), so there is nothing to find.
+            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(None),
+            Kind::VpcConnector => {
+                if !self.network_exists(stack, &address.name).await? {
+                    return Ok(None);
+                }
+                let attributes = serde_json::json!({ "name": name });
+                Ok(Some(Applied {
+                    outputs: Self::outputs(address.kind, stack, &address.name, &arn, &attributes),
+                    physical_id: arn,
+                }))
+            }
+            Kind::Service => {
+                let owned = self
+                    .engine
+                    .list_owned(stack, Some(&address.to_string()))
+                    .await
+                    .map_err(|e| to_provider_error(&format!("find {address}"), e))?;
+                let other_name = owned.iter().any(|c| {
+                    c.role == labels::ROLE_REPLICA
+                        && c.labels.get(labels::NAME).is_some_and(|n| n != name)
+                });
+                let port = owned
+                    .iter()
+                    .find(|c| c.role == labels::ROLE_FRONT_DOOR)
+                    .and_then(|c| c.labels.get(labels::FRONT_DOOR_PORT))
+                    .and_then(|p| p.parse::<u16>().ok());
+                match port {
+                    Some(port) if !other_name => Ok(Some(Applied {
+                        outputs: Self::service_outputs(&arn, name, Some(port)),
+                        physical_id: arn,
+                    })),
+                    _ => Ok(None),
+                }
+            }
+        }
+    }
+
+    async fn create(&self, request: &ResourceRequest<'_>) -> Result<Applied, ProviderError> {
+        let address = request.address;
+        let arn = Self::arn_of(request)?;
+        match address.kind {
+            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(Applied {
+                outputs: Self::outputs(
+                    address.kind,
+                    request.stack,
+                    &address.name,
+                    &arn,
+                    request.attributes,
+                ),
+                physical_id: arn,
+            }),
+            Kind::VpcConnector => {
+                let net = self
+                    .engine
+                    .ensure_network(request.stack, &address.name)
+                    .await
+                    .map_err(|e| to_provider_error(&format!("create {address}"), e))?;
+                (request.progress)(address, &format!("network {net} is ready"));
+                Ok(Applied {
+                    outputs: Self::outputs(
+                        address.kind,
+                        request.stack,
+                        &address.name,
+                        &arn,
+                        request.attributes,
+                    ),
+                    physical_id: arn,
+                })
+            }
+            Kind::Service => self.deploy_service(request, &arn).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+        changed: &[String],
+    ) -> Result<Applied, ProviderError> {
+        let address = request.address;
+        Self::own_arn(physical_id, request)?;
+        match address.kind {
+            Kind::Repository | Kind::Role | Kind::AutoScaling => self.create(request).await,
+            Kind::VpcConnector => {
+                if !self.network_exists(request.stack, &address.name).await? {
+                    return Err(ProviderError::NotFound {
+                        what: format!(
+                            "{address} (network {})",
+                            network_name(request.stack, &address.name)
+                        ),
+                    });
+                }
+                self.create(request).await
+            }
+            Kind::Service => {
+                let owned = self
+                    .engine
+                    .list_owned(request.stack, Some(&address.to_string()))
+                    .await
+                    .map_err(|e| to_provider_error(&format!("update {address}"), e))?;
+                if owned.is_empty() {
+                    return Err(ProviderError::NotFound {
+                        what: format!("{address} (no replica and no front door on Docker)"),
+                    });
+                }
+                let arn = Self::arn_of(request)?;
+                let cosmetic = !changed.is_empty()
+                    && changed
+                        .iter()
+                        .all(|p| NO_EFFECT.contains(&apprun_engine::diff::top_level(p)));
+                let front_door_port = owned
+                    .iter()
+                    .find(|c| c.role == labels::ROLE_FRONT_DOOR && c.running)
+                    .and_then(|c| c.labels.get(labels::FRONT_DOOR_PORT))
+                    .and_then(|p| p.parse::<u16>().ok());
+                if cosmetic && let Some(port) = front_door_port {
+                    (request.progress)(
+                        address,
+                        "only attributes without effect on Docker changed; not redeployed",
+                    );
+                    return Ok(Applied {
+                        outputs: Self::service_outputs(&arn, request.name, Some(port)),
+                        physical_id: arn,
+                    });
+                }
+                self.deploy_service(request, &arn).await
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+        progress: Progress,
+    ) -> Result<(), ProviderError> {
+        let Some(parsed) = arn::parse(physical_id).filter(|a| a.kind == kind) else {
+            // Not an id of ours: nothing on Docker can be behind it.
+            return Ok(());
+        };
+        match kind {
+            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(()),
+            Kind::VpcConnector => {
+                self.delete_network(&parsed.stack, &parsed.key, &progress)
+                    .await
+            }
+            Kind::Service => {
+                let address = Address::new(Kind::Service, &parsed.key);
+                let operation = format!("delete {address}");
+                let owned = self
+                    .engine
+                    .list_owned(&parsed.stack, Some(&address.to_string()))
+                    .await
+                    .map_err(|e| to_provider_error(&operation, e))?;
+                let name = str_attr(recorded, "name").unwrap_or_default();
+                let successor = !name.is_empty()
+                    && owned.iter().any(|c| {
+                        c.role == labels::ROLE_REPLICA
+                            && c.labels.get(labels::NAME).is_some_and(|n| n != name)
+                    });
+                if successor {
+                    // A renamed replacement took over this address (same
+                    // front door, new replicas): remove only what is left of
+                    // this one.
+                    for c in owned.iter().filter(|c| {
+                        c.role == labels::ROLE_REPLICA
+                            && c.labels.get(labels::NAME).is_some_and(|n| n == name)
+                    }) {
+                        self.engine
+                            .stop_and_remove(&parsed.stack, &c.id)
+                            .await
+                            .map_err(|e| to_provider_error(&operation, e))?;
+                    }
+                    progress(
+                        &address,
+                        "a replacement with another name now serves this address; kept its front door",
+                    );
+                    return Ok(());
+                }
+                if !owned.is_empty() {
+                    progress(&address, "removing the front door and the replicas");
+                }
+                self.engine
+                    .remove_service(&parsed.stack, &address.to_string())
+                    .await
+                    .map_err(|e| to_provider_error(&operation, e))
+            }
+        }
+    }
+}
