@@ -1,4 +1,37 @@
-//! The AWS target: implements the engine's `Provider` trait with the official
-//! aws-sdk-rust crates. It is the only crate allowed to import `aws-sdk-*`.
+//! The AWS target: implements the engine's [`Provider`](apprun_engine::provider::Provider)
+//! trait with the official aws-sdk-rust crates, and the S3 state backend. It
+//! is the only crate allowed to import `aws-sdk-*`.
 //!
-//! Status: placeholder; the AWS provider issue fills it.
+//! Map:
+//! - [`AwsProvider`] (`provider`): dispatch by resource kind to `services`,
+//!   `roles`, `repositories`, `vpc_connectors`, `autoscaling`.
+//! - [`Settings`] (`config`): retries, waits and endpoint overrides; the SDK
+//!   clients.
+//! - `error`: SDK errors classified into [`ProviderError`](apprun_engine::provider::ProviderError).
+//! - `retry`: creates that never duplicate (no blind retry after an
+//!   ambiguous outcome), jittered backoff.
+//! - `wait`: waiting on App Runner operations with a deadline and progress.
+//! - `tags`: the ownership tags `apprun:stack` / `apprun:address`.
+//! - [`S3Store`] (`s3_store`): the state backend on S3 with conditional writes.
+//!
+//! Architecture invariant: env values, start and build commands are secrets:
+//! they never appear in logs, errors or `Debug` output of this crate.
+
+mod attrs;
+mod autoscaling;
+mod config;
+mod error;
+mod provider;
+mod repositories;
+mod retry;
+mod roles;
+mod s3_store;
+mod services;
+mod tags;
+mod vpc_connectors;
+mod wait;
+
+pub use config::{Endpoints, Settings};
+pub use provider::AwsProvider;
+pub use s3_store::S3Store;
+pub use tags::{ADDRESS_TAG, STACK_TAG};

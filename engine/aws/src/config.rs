@@ -1,0 +1,181 @@
+//! Settings (retries, waits, endpoint overrides) and the SDK clients built
+//! from one `SdkConfig`.
+//!
+//! Endpoints normally come from the standard `AWS_ENDPOINT_URL` /
+//! `AWS_ENDPOINT_URL_<SERVICE>` variables, which `aws-config` reads; the
+//! [`Endpoints`] overrides exist for in-process tests that build an
+//! `SdkConfig` by hand.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
+/// Per-service endpoint overrides (`None`: the SDK's resolution, which
+/// honours `AWS_ENDPOINT_URL_<SERVICE>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// App Runner.
+    pub apprunner: Option<String>,
+    /// IAM.
+    pub iam: Option<String>,
+    /// EC2 (subnet and security group checks).
+    pub ec2: Option<String>,
+    /// ECR.
+    pub ecr: Option<String>,
+}
+
+impl Endpoints {
+    /// App Runner at `apprunner`, every other service at `others`.
+    pub fn split(apprunner: impl Into<String>, others: impl Into<String>) -> Self {
+        let others = others.into();
+        Endpoints {
+            apprunner: Some(apprunner.into()),
+            iam: Some(others.clone()),
+            ec2: Some(others.clone()),
+            ecr: Some(others),
+        }
+    }
+}
+
+/// How hard the provider retries and how long it waits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Attempts per API call (the first one included) for throttling and
+    /// transient errors, through the SDK's standard retry mode.
+    pub max_attempts: u32,
+    /// The first backoff between attempts (jittered, doubling).
+    pub initial_backoff: Duration,
+    /// The longest backoff between attempts.
+    pub max_backoff: Duration,
+    /// The timeout of one HTTP attempt (`None`: the SDK default).
+    pub attempt_timeout: Option<Duration>,
+    /// How long to wait for an App Runner operation before giving up.
+    pub operation_deadline: Duration,
+    /// The first interval between polls of an operation (doubling).
+    pub poll_interval: Duration,
+    /// The longest interval between polls.
+    pub max_poll_interval: Duration,
+    /// How often to report progress while waiting.
+    pub progress_every: Duration,
+    /// How long to retry a refusal caused by IAM propagation (a role just
+    /// created is not yet assumable).
+    pub iam_propagation: Duration,
+    /// Endpoint overrides.
+    pub endpoints: Endpoints,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+            attempt_timeout: Some(Duration::from_secs(60)),
+            operation_deadline: Duration::from_secs(30 * 60),
+            poll_interval: Duration::from_secs(2),
+            max_poll_interval: Duration::from_secs(15),
+            progress_every: Duration::from_secs(10),
+            iam_propagation: Duration::from_secs(120),
+            endpoints: Endpoints::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Fast settings for tests against local emulators: millisecond backoff
+    /// and polls, one-minute deadlines.
+    pub fn fast() -> Self {
+        Settings {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(100),
+            attempt_timeout: Some(Duration::from_secs(5)),
+            operation_deadline: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(10),
+            max_poll_interval: Duration::from_millis(100),
+            progress_every: Duration::from_millis(200),
+            iam_propagation: Duration::from_secs(2),
+            endpoints: Endpoints::default(),
+        }
+    }
+
+    pub(crate) fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+
+    pub(crate) fn timeout_config(&self) -> TimeoutConfig {
+        let mut builder = TimeoutConfig::builder();
+        if let Some(t) = self.attempt_timeout {
+            builder = builder.operation_attempt_timeout(t);
+        }
+        builder.build()
+    }
+}
+
+/// The SDK clients. Each service has a retrying client (reads, idempotent
+/// writes) and a `once` client without SDK retries for non-idempotent
+/// creates: after an ambiguous outcome those must be reconciled by a read
+/// before any retry (see `retry`).
+#[derive(Clone, Debug)]
+pub(crate) struct Clients {
+    pub apprunner: aws_sdk_apprunner::Client,
+    pub apprunner_once: aws_sdk_apprunner::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub iam_once: aws_sdk_iam::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub ecr_once: aws_sdk_ecr::Client,
+}
+
+macro_rules! client {
+    ($sdk:ident, $config:expr, $settings:expr, $endpoint:expr, $retry:expr) => {{
+        let mut builder = $sdk::config::Builder::from($config)
+            .retry_config($retry)
+            .timeout_config($settings.timeout_config());
+        if let Some(url) = $endpoint {
+            builder = builder.endpoint_url(url.clone());
+        }
+        $sdk::Client::from_conf(builder.build())
+    }};
+}
+
+impl Clients {
+    pub(crate) fn new(config: &SdkConfig, settings: &Settings) -> Self {
+        let retry = settings.retry_config();
+        let once = RetryConfig::disabled();
+        let e = &settings.endpoints;
+        Clients {
+            apprunner: client!(
+                aws_sdk_apprunner,
+                config,
+                settings,
+                &e.apprunner,
+                retry.clone()
+            ),
+            apprunner_once: client!(
+                aws_sdk_apprunner,
+                config,
+                settings,
+                &e.apprunner,
+                once.clone()
+            ),
+            iam: client!(aws_sdk_iam, config, settings, &e.iam, retry.clone()),
+            iam_once: client!(aws_sdk_iam, config, settings, &e.iam, once.clone()),
+            ec2: client!(aws_sdk_ec2, config, settings, &e.ec2, retry.clone()),
+            ecr: client!(aws_sdk_ecr, config, settings, &e.ecr, retry),
+            ecr_once: client!(aws_sdk_ecr, config, settings, &e.ecr, once),
+        }
+    }
+}
+
+/// What every kind module gets: the clients and the settings.
+#[derive(Clone, Debug)]
+pub(crate) struct Ctx {
+    pub clients: Clients,
+    pub settings: Settings,
+}

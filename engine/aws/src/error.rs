@@ -1,0 +1,258 @@
+//! SDK errors, classified by what the provider should do about them, then
+//! turned into the engine's [`ProviderError`].
+//!
+//! Messages carry the operation, the error code and the service's message,
+//! never a request member (env values and commands are secrets).
+
+use std::error::Error as StdError;
+
+use apprun_engine::provider::ProviderError;
+use aws_sdk_apprunner::config::http::HttpResponse;
+use aws_sdk_apprunner::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// What kind of failure an API call had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// Throttled after the SDK's retries.
+    Throttled,
+    /// 5xx or an unparseable answer after the SDK's retries.
+    Transient,
+    /// The request may have been applied (timeout, dropped connection).
+    Ambiguous,
+    /// The resource does not exist.
+    NotFound,
+    /// A resource of that name exists already.
+    AlreadyExists,
+    /// App Runner `InvalidStateException`: an operation is in progress.
+    InvalidState,
+    /// The request was refused as invalid.
+    Invalid,
+    /// Credentials, permissions, a request that could not be built.
+    Fatal,
+}
+
+/// One classified API failure.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiFailure {
+    /// The API operation (`CreateService`).
+    pub operation: &'static str,
+    /// Its class.
+    pub class: Class,
+    /// A message safe to show.
+    pub message: String,
+}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+const NOT_FOUND: &[&str] = &[
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "RepositoryNotFoundException",
+    "LifecyclePolicyNotFoundException",
+    "RepositoryPolicyNotFoundException",
+    "NoSuchKey",
+    "NotFound",
+    "NoSuchBucket",
+];
+
+const ALREADY_EXISTS: &[&str] = &[
+    "EntityAlreadyExists",
+    "RepositoryAlreadyExistsException",
+    "AlreadyExists",
+    "ResourceAlreadyExistsException",
+];
+
+const TRANSIENT: &[&str] = &[
+    "InternalServiceErrorException",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceFailure",
+    "ServerException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+impl ApiFailure {
+    /// Classifies an SDK error of operation `operation`.
+    pub(crate) fn from_sdk<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = err.code().map(str::to_owned);
+        let (class, message) = match err {
+            SdkError::TimeoutError(_) => (
+                Class::Ambiguous,
+                "the request timed out; it may have been applied".to_owned(),
+            ),
+            SdkError::DispatchFailure(d) => {
+                let detail = DisplayErrorContext(err).to_string();
+                let class = if d.is_io() || d.is_timeout() || d.is_other() {
+                    Class::Ambiguous
+                } else {
+                    Class::Fatal
+                };
+                (class, format!("the connection failed: {detail}"))
+            }
+            SdkError::ConstructionFailure(_) => (
+                Class::Fatal,
+                format!(
+                    "the request could not be built: {}",
+                    DisplayErrorContext(err)
+                ),
+            ),
+            SdkError::ResponseError(_) => (
+                Class::Transient,
+                format!(
+                    "unreadable answer (HTTP {})",
+                    status.map_or_else(|| "?".to_owned(), |s| s.to_string())
+                ),
+            ),
+            SdkError::ServiceError(_) => {
+                let message = err.message().unwrap_or("").to_owned();
+                let code_str = code.as_deref().unwrap_or("");
+                let lower = message.to_ascii_lowercase();
+                let class = if THROTTLING.contains(&code_str) || status == Some(429) {
+                    Class::Throttled
+                } else if code_str == "InvalidStateException" {
+                    Class::InvalidState
+                } else if NOT_FOUND.contains(&code_str)
+                    || code_str.ends_with(".NotFound")
+                    || code_str.ends_with("NotFoundException")
+                    || status == Some(404)
+                {
+                    Class::NotFound
+                } else if ALREADY_EXISTS.contains(&code_str)
+                    || code_str.ends_with("AlreadyExistsException")
+                    || ((code_str == "InvalidRequestException" || code_str.is_empty())
+                        && lower.contains("already exists"))
+                {
+                    Class::AlreadyExists
+                } else if TRANSIENT.contains(&code_str) || status.is_some_and(|s| s >= 500) {
+                    Class::Transient
+                } else if matches!(
+                    code_str,
+                    "AccessDenied"
+                        | "AccessDeniedException"
+                        | "UnrecognizedClientException"
+                        | "InvalidClientTokenId"
+                        | "ExpiredToken"
+                        | "ExpiredTokenException"
+                        | "SignatureDoesNotMatch"
+                        | "AuthFailure"
+                ) {
+                    Class::Fatal
+                } else {
+                    Class::Invalid
+                };
+                let text = match (&code, message.is_empty()) {
+                    (Some(c), false) => format!("{c}: {message}"),
+                    (Some(c), true) => c.clone(),
+                    (None, false) => message,
+                    (None, true) => format!(
+                        "HTTP {}",
+                        status.map_or_else(|| "?".to_owned(), |s| s.to_string())
+                    ),
+                };
+                (class, text)
+            }
+            _ => (Class::Fatal, DisplayErrorContext(err).to_string()),
+        };
+        ApiFailure {
+            operation,
+            class,
+            message,
+        }
+    }
+
+    /// A failure this crate detects itself.
+    pub(crate) fn new(operation: &'static str, class: Class, message: impl Into<String>) -> Self {
+        ApiFailure {
+            operation,
+            class,
+            message: message.into(),
+        }
+    }
+
+    /// The engine's error for this failure; `what` names the resource
+    /// (`services.web`, a name or an ARN) for not-found and exists errors.
+    pub(crate) fn into_provider(self, what: &str) -> ProviderError {
+        let operation = self.operation.to_owned();
+        match self.class {
+            Class::Throttled => ProviderError::Throttled {
+                operation,
+                message: self.message,
+            },
+            Class::Transient => ProviderError::Transient {
+                operation,
+                message: self.message,
+            },
+            Class::Ambiguous => ProviderError::Ambiguous {
+                operation,
+                message: self.message,
+            },
+            Class::NotFound => ProviderError::NotFound {
+                what: what.to_owned(),
+            },
+            Class::AlreadyExists => ProviderError::AlreadyExists {
+                what: what.to_owned(),
+            },
+            Class::InvalidState => ProviderError::Transient {
+                operation,
+                message: format!("{} (an operation is still in progress)", self.message),
+            },
+            Class::Invalid => ProviderError::Invalid {
+                operation,
+                message: self.message,
+            },
+            Class::Fatal => ProviderError::Fatal {
+                message: format!("{operation} failed: {}", self.message),
+                help: "check the AWS credentials, region, endpoint and permissions".to_owned(),
+            },
+        }
+    }
+
+    /// For reads: an ambiguous read is simply transient (reads change nothing).
+    pub(crate) fn read_side(mut self) -> Self {
+        if self.class == Class::Ambiguous {
+            self.class = Class::Transient;
+        }
+        self
+    }
+}
+
+/// Classifies an SDK result of operation `operation`.
+pub(crate) trait SdkResultExt<T> {
+    /// The result with its error classified.
+    fn classify(self, operation: &'static str) -> Result<T, ApiFailure>;
+}
+
+impl<T, E> SdkResultExt<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    fn classify(self, operation: &'static str) -> Result<T, ApiFailure> {
+        self.map_err(|e| ApiFailure::from_sdk(operation, &e))
+    }
+}
+
+/// A fatal error for an answer missing a member we need.
+pub(crate) fn missing(operation: &'static str, member: &str) -> ApiFailure {
+    ApiFailure::new(
+        operation,
+        Class::Transient,
+        format!("the answer has no {member}"),
+    )
+}

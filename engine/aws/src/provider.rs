@@ -1,0 +1,131 @@
+//! [`AwsProvider`]: the engine's `Provider` for AWS, dispatching by kind.
+
+use std::sync::Arc;
+
+use apprun_engine::provider::{
+    Applied, Observed, Progress, Provider, ProviderError, ResourceRequest,
+};
+use apprun_schema::{Address, Kind};
+use aws_config::{BehaviorVersion, SdkConfig};
+use serde_json::Value;
+
+use crate::config::{Clients, Ctx, Settings};
+use crate::{autoscaling, repositories, roles, services, vpc_connectors};
+
+/// The AWS target: ECR repositories, IAM roles, App Runner VPC connectors,
+/// auto scaling configurations and services.
+///
+/// Cheap to clone (the clients are shared).
+#[derive(Clone, Debug)]
+pub struct AwsProvider {
+    ctx: Arc<Ctx>,
+}
+
+impl AwsProvider {
+    /// A provider with the standard credential chain, profiles, region and
+    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` resolution of
+    /// `aws-config`.
+    pub async fn from_env(settings: Settings) -> Self {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(settings.retry_config())
+            .load()
+            .await;
+        Self::from_sdk_config(&config, settings)
+    }
+
+    /// A provider from an explicit `SdkConfig` (credentials, region,
+    /// endpoint), with `settings.endpoints` overriding per service.
+    pub fn from_sdk_config(config: &SdkConfig, settings: Settings) -> Self {
+        let clients = Clients::new(config, &settings);
+        AwsProvider {
+            ctx: Arc::new(Ctx { clients, settings }),
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &Settings {
+        &self.ctx.settings
+    }
+}
+
+impl Provider for AwsProvider {
+    fn target(&self) -> &str {
+        "aws"
+    }
+
+    async fn read(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let ctx = &self.ctx;
+        match kind {
+            Kind::Repository => repositories::read(ctx, physical_id, recorded).await,
+            Kind::Role => roles::read(ctx, physical_id, recorded).await,
+            Kind::VpcConnector => vpc_connectors::read(ctx, physical_id).await,
+            Kind::AutoScaling => autoscaling::read(ctx, physical_id).await,
+            Kind::Service => services::read(ctx, physical_id, recorded).await,
+        }
+    }
+
+    async fn find_owned(
+        &self,
+        stack: &str,
+        address: &Address,
+        name: &str,
+    ) -> Result<Option<Applied>, ProviderError> {
+        let ctx = &self.ctx;
+        match address.kind {
+            Kind::Repository => repositories::find_owned(ctx, stack, address, name).await,
+            Kind::Role => roles::find_owned(ctx, stack, address, name).await,
+            Kind::VpcConnector => vpc_connectors::find_owned(ctx, stack, address, name).await,
+            Kind::AutoScaling => autoscaling::find_owned(ctx, stack, address, name).await,
+            Kind::Service => services::find_owned(ctx, stack, address, name).await,
+        }
+    }
+
+    async fn create(&self, request: &ResourceRequest<'_>) -> Result<Applied, ProviderError> {
+        let ctx = &self.ctx;
+        match request.address.kind {
+            Kind::Repository => repositories::create(ctx, request).await,
+            Kind::Role => roles::create(ctx, request).await,
+            Kind::VpcConnector => vpc_connectors::create(ctx, request).await,
+            Kind::AutoScaling => autoscaling::create(ctx, request).await,
+            Kind::Service => services::create(ctx, request).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+        changed: &[String],
+    ) -> Result<Applied, ProviderError> {
+        let ctx = &self.ctx;
+        match request.address.kind {
+            Kind::Repository => repositories::update(ctx, physical_id, request, changed).await,
+            Kind::Role => roles::update(ctx, physical_id, request, changed).await,
+            Kind::VpcConnector => vpc_connectors::update(ctx, physical_id, request, changed).await,
+            Kind::AutoScaling => autoscaling::update(ctx, physical_id, request, changed).await,
+            Kind::Service => services::update(ctx, physical_id, request, changed).await,
+        }
+    }
+
+    async fn delete(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+        progress: Progress,
+    ) -> Result<(), ProviderError> {
+        let ctx = &self.ctx;
+        match kind {
+            Kind::Repository => repositories::delete(ctx, physical_id, recorded).await,
+            Kind::Role => roles::delete(ctx, physical_id).await,
+            Kind::VpcConnector => vpc_connectors::delete(ctx, physical_id).await,
+            Kind::AutoScaling => autoscaling::delete(ctx, physical_id).await,
+            Kind::Service => services::delete(ctx, physical_id, progress).await,
+        }
+    }
+}

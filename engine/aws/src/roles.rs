@@ -1,0 +1,559 @@
+//! IAM roles: the App Runner trust policy, managed and inline policies,
+//! description, tags.
+//!
+//! Policies read back percent-encoded (like real AWS, and moto): they are
+//! decoded, parsed and re-serialized the way `desired.rs` writes them
+//! (`serde_json::to_string_pretty`), so an unchanged role diffs empty.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use apprun_engine::provider::{Applied, Observed, ProviderError, ResourceRequest};
+use apprun_schema::Address;
+use aws_sdk_iam::types::{Role, Tag};
+use serde_json::{Map, Value, json};
+
+use crate::attrs::{arn_tail, list_at, map_at, str_at, top_level};
+use crate::config::Ctx;
+use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::retry::{self, Backoff, Created};
+use crate::tags;
+
+/// Decodes `%XX` escapes (IAM returns policy documents URL-encoded).
+pub(crate) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A policy document as the desired attributes hold it: pretty JSON.
+pub(crate) fn normalize_policy(text: &str) -> String {
+    let parse = |t: &str| serde_json::from_str::<Value>(t).ok();
+    let value = parse(text).or_else(|| parse(&percent_decode(text)));
+    match value.and_then(|v| serde_json::to_string_pretty(&v).ok()) {
+        Some(pretty) => pretty,
+        None => text.to_owned(),
+    }
+}
+
+fn iam_tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
+    map.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+fn kind_of(trust: &str, recorded: &Value) -> Value {
+    if trust.contains("build.apprunner.amazonaws.com") {
+        json!("access")
+    } else if trust.contains("tasks.apprunner.amazonaws.com") {
+        json!("instance")
+    } else {
+        recorded.get("kind").cloned().unwrap_or(Value::Null)
+    }
+}
+
+fn applied(role: &Role) -> Applied {
+    let mut outputs = BTreeMap::new();
+    outputs.insert("arn".to_owned(), json!(role.arn));
+    outputs.insert("name".to_owned(), json!(role.role_name));
+    Applied {
+        physical_id: role.arn.clone(),
+        outputs,
+    }
+}
+
+async fn get_role(ctx: &Ctx, name: &str) -> Result<Option<Role>, ApiFailure> {
+    match retry::read(&ctx.settings, || async move {
+        ctx.clients
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .classify("GetRole")
+    })
+    .await
+    {
+        Ok(out) => Ok(out.role),
+        Err(f) if f.class == Class::NotFound => Ok(None),
+        Err(f) => Err(f),
+    }
+}
+
+async fn role_tags(ctx: &Ctx, name: &str) -> Result<Vec<Tag>, ApiFailure> {
+    let mut tags = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let marker_now = &marker;
+        let page = retry::read(&ctx.settings, || async move {
+            ctx.clients
+                .iam
+                .list_role_tags()
+                .role_name(name)
+                .set_marker(marker_now.clone())
+                .send()
+                .await
+                .classify("ListRoleTags")
+        })
+        .await?;
+        tags.extend(page.tags.iter().cloned());
+        match page.marker {
+            Some(m) if page.is_truncated => marker = Some(m),
+            _ => return Ok(tags),
+        }
+    }
+}
+
+async fn attached(ctx: &Ctx, name: &str) -> Result<BTreeSet<String>, ApiFailure> {
+    let mut out = BTreeSet::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let marker_now = &marker;
+        let page = retry::read(&ctx.settings, || async move {
+            ctx.clients
+                .iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker_now.clone())
+                .send()
+                .await
+                .classify("ListAttachedRolePolicies")
+        })
+        .await?;
+        out.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned)),
+        );
+        match page.marker {
+            Some(m) if page.is_truncated => marker = Some(m),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn inline(ctx: &Ctx, name: &str) -> Result<BTreeMap<String, String>, ApiFailure> {
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let marker_now = &marker;
+        let page = retry::read(&ctx.settings, || async move {
+            ctx.clients
+                .iam
+                .list_role_policies()
+                .role_name(name)
+                .set_marker(marker_now.clone())
+                .send()
+                .await
+                .classify("ListRolePolicies")
+        })
+        .await?;
+        names.extend(page.policy_names.iter().cloned());
+        match page.marker {
+            Some(m) if page.is_truncated => marker = Some(m),
+            _ => break,
+        }
+    }
+    let mut out = BTreeMap::new();
+    for policy in names {
+        let policy_ref = &policy;
+        let doc = retry::read(&ctx.settings, || async move {
+            ctx.clients
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(policy_ref)
+                .send()
+                .await
+                .classify("GetRolePolicy")
+        })
+        .await?;
+        out.insert(policy, normalize_policy(&doc.policy_document));
+    }
+    Ok(out)
+}
+
+/// Retries `call` while IAM has not yet propagated a just-created role
+/// (`NoSuchEntity` right after `CreateRole`).
+async fn propagated<T, F: std::future::Future<Output = Result<T, ApiFailure>>>(
+    ctx: &Ctx,
+    mut call: impl FnMut() -> F,
+) -> Result<T, ApiFailure> {
+    let start = Instant::now();
+    let mut backoff = Backoff::for_retries(&ctx.settings);
+    loop {
+        match call().await {
+            Err(f)
+                if f.class == Class::NotFound && start.elapsed() < ctx.settings.iam_propagation =>
+            {
+                backoff.sleep().await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Reads a role by ARN; `None` when it is gone.
+pub(crate) async fn read(
+    ctx: &Ctx,
+    arn: &str,
+    recorded: &Value,
+) -> Result<Option<Observed>, ProviderError> {
+    let name = arn_tail(arn);
+    let what = format!("role {name}");
+    let gone = |f: ApiFailure| f.class == Class::NotFound;
+    let Some(role) = get_role(ctx, name)
+        .await
+        .map_err(|f| f.into_provider(&what))?
+    else {
+        return Ok(None);
+    };
+    let (live_tags, managed, inline) = match (
+        role_tags(ctx, name).await,
+        attached(ctx, name).await,
+        inline(ctx, name).await,
+    ) {
+        (Ok(t), Ok(m), Ok(i)) => (t, m, i),
+        (Err(f), _, _) | (_, Err(f), _) | (_, _, Err(f)) => {
+            return if gone(f.clone()) {
+                Ok(None)
+            } else {
+                Err(f.into_provider(&what))
+            };
+        }
+    };
+    let trust = normalize_policy(role.assume_role_policy_document.as_deref().unwrap_or("{}"));
+    let mut map = Map::new();
+    map.insert("name".into(), json!(role.role_name));
+    map.insert("kind".into(), kind_of(&trust, recorded));
+    map.insert("trust_policy".into(), json!(trust));
+    map.insert("managed_policies".into(), json!(managed));
+    map.insert("inline_policies".into(), json!(inline));
+    if let Some(d) = role.description.as_deref().filter(|d| !d.is_empty()) {
+        map.insert("description".into(), json!(d));
+    }
+    map.insert(
+        "tags".into(),
+        tags::observed(live_tags.iter().map(|t| (t.key(), t.value()))),
+    );
+    let a = applied(&role);
+    Ok(Some(Observed {
+        attributes: Value::Object(map),
+        outputs: a.outputs,
+        failed: None,
+    }))
+}
+
+/// Finds the role `name` if it carries this stack's ownership tags.
+pub(crate) async fn find_owned(
+    ctx: &Ctx,
+    stack: &str,
+    address: &Address,
+    name: &str,
+) -> Result<Option<Applied>, ProviderError> {
+    let what = address.to_string();
+    let Some(role) = get_role(ctx, name)
+        .await
+        .map_err(|f| f.into_provider(&what))?
+    else {
+        return Ok(None);
+    };
+    let live = match role_tags(ctx, name).await {
+        Ok(t) => t,
+        Err(f) if f.class == Class::NotFound => return Ok(None),
+        Err(f) => return Err(f.into_provider(&what)),
+    };
+    Ok(
+        tags::owned_by(live.iter().map(|t| (t.key(), t.value())), stack, address)
+            .then(|| applied(&role)),
+    )
+}
+
+/// Creates the role, attaches its policies.
+pub(crate) async fn create(
+    ctx: &Ctx,
+    request: &ResourceRequest<'_>,
+) -> Result<Applied, ProviderError> {
+    let attrs = request.attributes;
+    let name = request.name;
+    let what = request.address.to_string();
+    let trust = str_at(attrs, "trust_policy").unwrap_or("{}");
+    let owned = &tags::with_ownership(attrs, request.stack, request.address);
+    let created = retry::create(
+        &ctx.settings,
+        &what,
+        || async move {
+            ctx.clients
+                .iam_once
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust)
+                .set_description(str_at(attrs, "description").map(str::to_owned))
+                .set_tags(Some(iam_tags(owned)))
+                .send()
+                .await
+                .classify("CreateRole")
+        },
+        || find_owned(ctx, request.stack, request.address, name),
+    )
+    .await?;
+    let role_arn = match created {
+        Created::New(out) => out.role.map(|r| r.arn),
+        Created::Found(found) => Some(found.physical_id),
+    };
+    for policy in list_at(attrs, "managed_policies") {
+        attach(ctx, name, &policy)
+            .await
+            .map_err(|f| f.into_provider(&what))?;
+    }
+    for (policy, document) in map_at(attrs, "inline_policies") {
+        put_inline(ctx, name, &policy, &document)
+            .await
+            .map_err(|f| f.into_provider(&what))?;
+    }
+    let role = get_role(ctx, name)
+        .await
+        .map_err(|f| f.into_provider(&what))?
+        .ok_or_else(|| ProviderError::NotFound { what: what.clone() })?;
+    debug_assert!(role_arn.as_deref().is_none_or(|a| a == role.arn));
+    Ok(applied(&role))
+}
+
+async fn attach(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
+    propagated(ctx, || async move {
+        ctx.clients
+            .iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(policy)
+            .send()
+            .await
+            .classify("AttachRolePolicy")
+    })
+    .await
+    .map(|_| ())
+}
+
+async fn put_inline(ctx: &Ctx, name: &str, policy: &str, document: &str) -> Result<(), ApiFailure> {
+    propagated(ctx, || async move {
+        ctx.clients
+            .iam
+            .put_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .policy_document(document)
+            .send()
+            .await
+            .classify("PutRolePolicy")
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Changes what `changed` names, in place.
+pub(crate) async fn update(
+    ctx: &Ctx,
+    arn: &str,
+    request: &ResourceRequest<'_>,
+    changed: &[String],
+) -> Result<Applied, ProviderError> {
+    let attrs = request.attributes;
+    let name = arn_tail(arn);
+    let what = request.address.to_string();
+    let err = |f: ApiFailure| f.into_provider(&what);
+    let Some(role) = get_role(ctx, name).await.map_err(err)? else {
+        return Err(ProviderError::NotFound { what });
+    };
+    let fields = top_level(changed);
+    if fields.contains("trust_policy") || fields.contains("kind") {
+        ctx.clients
+            .iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(str_at(attrs, "trust_policy").unwrap_or("{}"))
+            .send()
+            .await
+            .classify("UpdateAssumeRolePolicy")
+            .map_err(err)?;
+    }
+    if fields.contains("description") {
+        ctx.clients
+            .iam
+            .update_role()
+            .role_name(name)
+            .description(str_at(attrs, "description").unwrap_or(""))
+            .send()
+            .await
+            .classify("UpdateRole")
+            .map_err(err)?;
+    }
+    if fields.contains("managed_policies") || fields.contains("kind") {
+        let live = attached(ctx, name).await.map_err(err)?;
+        let want: BTreeSet<String> = list_at(attrs, "managed_policies").into_iter().collect();
+        for p in want.difference(&live) {
+            attach(ctx, name, p).await.map_err(err)?;
+        }
+        for p in live.difference(&want) {
+            ctx.clients
+                .iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(p)
+                .send()
+                .await
+                .classify("DetachRolePolicy")
+                .map_err(err)?;
+        }
+    }
+    if fields.contains("inline_policies") {
+        let live = inline(ctx, name).await.map_err(err)?;
+        let want = map_at(attrs, "inline_policies");
+        for (p, doc) in &want {
+            if live.get(p).map(String::as_str) != Some(normalize_policy(doc).as_str()) {
+                put_inline(ctx, name, p, doc).await.map_err(err)?;
+            }
+        }
+        for p in live.keys().filter(|p| !want.contains_key(*p)) {
+            ctx.clients
+                .iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(p)
+                .send()
+                .await
+                .classify("DeleteRolePolicy")
+                .map_err(err)?;
+        }
+    }
+    if fields.contains("tags") {
+        let live = role_tags(ctx, name).await.map_err(err)?;
+        let before = live
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        let (set, remove) = tags::tag_changes(&before, &tags::user_tags(attrs));
+        if !set.is_empty() {
+            ctx.clients
+                .iam
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(iam_tags(&set)))
+                .send()
+                .await
+                .classify("TagRole")
+                .map_err(err)?;
+        }
+        if !remove.is_empty() {
+            ctx.clients
+                .iam
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .classify("UntagRole")
+                .map_err(err)?;
+        }
+    }
+    Ok(applied(&role))
+}
+
+/// Detaches and deletes the policies, then the role; `Ok` when already gone.
+pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
+    let name = arn_tail(arn);
+    let what = format!("role {name}");
+    let result: Result<(), ApiFailure> = async {
+        for p in attached(ctx, name).await? {
+            ctx.clients
+                .iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(&p)
+                .send()
+                .await
+                .classify("DetachRolePolicy")?;
+        }
+        for p in inline(ctx, name).await?.keys() {
+            ctx.clients
+                .iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(p)
+                .send()
+                .await
+                .classify("DeleteRolePolicy")?;
+        }
+        let profiles = ctx
+            .clients
+            .iam
+            .list_instance_profiles_for_role()
+            .role_name(name)
+            .send()
+            .await
+            .classify("ListInstanceProfilesForRole")?;
+        for profile in profiles.instance_profiles() {
+            ctx.clients
+                .iam
+                .remove_role_from_instance_profile()
+                .role_name(name)
+                .instance_profile_name(&profile.instance_profile_name)
+                .send()
+                .await
+                .classify("RemoveRoleFromInstanceProfile")?;
+        }
+        ctx.clients
+            .iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .classify("DeleteRole")?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(()),
+        Err(f) if f.class == Class::NotFound => Ok(()),
+        Err(f) => Err(f.into_provider(&what)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_are_decoded_and_pretty_printed_like_desired() {
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]});
+        let pretty = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        let compact = serde_json::to_string(&doc).unwrap_or_default();
+        let encoded: String = compact
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        assert_eq!(normalize_policy(&encoded), pretty);
+        assert_eq!(normalize_policy(&compact), pretty);
+        assert_eq!(percent_decode("a%20b%"), "a b%");
+    }
+}

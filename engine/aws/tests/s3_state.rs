@@ -1,0 +1,129 @@
+//! The state conformance suite and S3-specific cases against moto's S3.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use apprun_aws::S3Store;
+use apprun_state::{LockError, LockRequest, Locker, Storage};
+
+fn bucket() -> String {
+    let moto = support::moto();
+    let name = support::unique("state").to_lowercase();
+    let config = support::sdk_config(&moto.url());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        aws_sdk_s3::Client::new(&config)
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .expect("create bucket in moto");
+    });
+    name
+}
+
+fn store(bucket: &str, key: &str) -> S3Store {
+    S3Store::new(&support::sdk_config(&support::moto().url()), bucket, key).unwrap()
+}
+
+#[test]
+fn s3_store_passes_the_state_conformance_suite() {
+    let bucket = bucket();
+    apprun_state::conformance::run_all(|| {
+        let key = format!("{}/state.json", support::unique("case"));
+        (store(&bucket, &key), store(&bucket, &key))
+    });
+}
+
+#[test]
+fn the_lock_is_a_conditional_object_naming_its_holder() {
+    let bucket = bucket();
+    let a = store(&bucket, "shop.json");
+    let b = store(&bucket, "shop.json");
+    let guard = a.lock(&LockRequest::new("apply")).unwrap();
+    match b.lock(&LockRequest::new("destroy")) {
+        Err(e @ LockError::Locked { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(guard.id().as_str()), "{text}");
+            assert!(text.contains("apply"), "{text}");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    drop(guard);
+    drop(b.lock(&LockRequest::new("destroy")).unwrap());
+}
+
+#[test]
+fn writes_keep_a_backup_and_a_lost_update_is_refused() {
+    let bucket = bucket();
+    let a = store(&bucket, "cas.json");
+    let mut s1 = apprun_state::conformance::sample_snapshot();
+    a.write(&s1, None).unwrap();
+    let mut s2 = s1.clone();
+    s2.serial = 2;
+    a.write(&s2, Some(&s1.generation())).unwrap();
+    // The backup holds serial 1.
+    let backup = store(&bucket, "cas.json.backup").read().unwrap().unwrap();
+    assert_eq!(backup.serial, 1);
+    // A writer still based on serial 1 is refused.
+    s1.serial = 2;
+    assert!(a.write(&s1, Some(&backup.generation())).is_err());
+    assert_eq!(a.read().unwrap().unwrap(), s2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_works_from_async_code_and_drops_without_panicking() {
+    let bucket = tokio::task::spawn_blocking(bucket).await.unwrap();
+    let s = store(&bucket, "async.json");
+    // Called directly on a runtime thread and through spawn_blocking.
+    assert!(s.read().unwrap().is_none());
+    let s2 = s.clone();
+    tokio::task::spawn_blocking(move || {
+        s2.write(&apprun_state::conformance::sample_snapshot(), None)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let guard = s.lock(&LockRequest::new("apply")).unwrap();
+    drop(guard);
+    drop(s);
+}
+
+#[test]
+fn a_corrupted_object_is_refused_not_overwritten() {
+    let bucket = bucket();
+    let a = store(&bucket, "bad.json");
+    a.write(&apprun_state::conformance::sample_snapshot(), None)
+        .unwrap();
+    let config = support::sdk_config(&support::moto().url());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = aws_sdk_s3::Client::new(&config);
+        let body = c
+            .get_object()
+            .bucket(&bucket)
+            .key("bad.json")
+            .send()
+            .await
+            .unwrap();
+        let mut bytes = body.body.collect().await.unwrap().into_bytes().to_vec();
+        let i = bytes.len() / 2;
+        bytes[i] ^= 0x01;
+        c.put_object()
+            .bucket(&bucket)
+            .key("bad.json")
+            .body(bytes.into())
+            .send()
+            .await
+            .unwrap();
+    });
+    let err = a.read().unwrap_err();
+    assert!(err.to_string().contains("s3://"), "{err}");
+}
