@@ -130,6 +130,9 @@ pub struct PlanArgs {
     /// Plan the destruction of every resource in state.
     #[arg(long)]
     pub destroy: bool,
+    /// Read the live resources first and plan against what is there (needs the target reachable).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// Arguments of `apply` and `destroy`.
@@ -150,6 +153,9 @@ pub struct ApplyArgs {
     /// Wait up to this many seconds for the state lock instead of failing at once.
     #[arg(long, value_name = "SECONDS")]
     pub lock_timeout: Option<u64>,
+    /// Plan against the state alone, without reading the live resources first.
+    #[arg(long)]
+    pub no_refresh: bool,
     /// Only this resource and what it depends on (repeatable).
     #[arg(long = "only", value_name = "ADDRESS")]
     pub only: Vec<String>,

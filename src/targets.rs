@@ -7,7 +7,7 @@ macro_rules! dispatch {
     ($target:expr, $dir:expr, |$p:ident| $body:expr) => {
         match $target {
             $crate::cli::Target::Docker => {
-                let $p = std::sync::Arc::new($crate::targets::docker($dir)?);
+                let $p = std::sync::Arc::new($crate::targets::docker($dir).await?);
                 $body
             }
             $crate::cli::Target::Aws => {
@@ -77,9 +77,17 @@ impl Provider for Unavailable {
     }
 }
 
-/// The Docker provider for a stack in `dir`.
-pub fn docker(_dir: &Path) -> Result<Unavailable, CliError> {
-    Ok(Unavailable("docker"))
+/// The Docker provider for a stack in `dir` (build contexts are relative to
+/// it). Secret values come from `APPRUN_SECRET_<NAME>` variables or the file
+/// named by `APPRUN_SECRETS_FILE`.
+pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliError> {
+    let provider = apprun_docker::DockerProvider::connect(dir.to_path_buf())
+        .await
+        .map_err(CliError::Provider)?;
+    Ok(match std::env::var_os("APPRUN_SECRETS_FILE") {
+        Some(path) => provider.with_secrets_file(std::path::PathBuf::from(path)),
+        None => provider,
+    })
 }
 
 /// The AWS provider from the standard configuration chain.

@@ -141,6 +141,11 @@ async fn run_locked<P: Provider + 'static>(
     let snapshot = journal.snapshot().clone();
     let exists = journal.generation().is_some();
     let digest = stack_digest(&job.loaded.text, &job.loaded.stack);
+    let observed = if job.saved.is_none() && !args.no_refresh && exists {
+        Some(super::drift::observe(provider.clone(), &snapshot).await)
+    } else {
+        None
+    };
     let plan = match &job.saved {
         Some(saved) => {
             check_fresh(
@@ -155,7 +160,7 @@ async fn run_locked<P: Provider + 'static>(
             stack: &job.loaded.stack,
             target: args.target.name(),
             state: exists.then_some(&snapshot),
-            observed: None,
+            observed: observed.as_ref(),
             options: &job.options,
             stack_digest: &digest,
         }),

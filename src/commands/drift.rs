@@ -25,7 +25,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 /// Reads every recorded resource, a few at a time.
-async fn read_all<P: Provider + 'static>(
+pub async fn read_all<P: Provider + 'static>(
     provider: Arc<P>,
     state: &Snapshot,
 ) -> Vec<(String, ReadResult)> {
@@ -56,6 +56,38 @@ async fn read_all<P: Provider + 'static>(
         }
     }
     out
+}
+
+/// Reads every recorded resource and turns what was seen into the planner's
+/// observations (secrets sealed). Resources that could not be read are left
+/// out (the plan uses their record) and reported on stderr.
+pub async fn observe<P: Provider + 'static>(
+    provider: Arc<P>,
+    state: &Snapshot,
+) -> std::collections::BTreeMap<Address, apprun_engine::Observation> {
+    let mut observed = std::collections::BTreeMap::new();
+    for (address, read) in read_all(provider, state).await {
+        let Some(parsed) = Address::parse(&address) else {
+            continue;
+        };
+        match read {
+            ReadResult::Present(seen) => {
+                let attributes = drift::seal_observed(parsed.kind, &seen, state);
+                observed.insert(
+                    parsed,
+                    apprun_engine::Observation::Present {
+                        attributes,
+                        failed: seen.failed,
+                    },
+                );
+            }
+            ReadResult::Absent => {
+                observed.insert(parsed, apprun_engine::Observation::Absent);
+            }
+            ReadResult::Error(error) => eprintln!("Warning: could not read {address}: {error}"),
+        }
+    }
+    observed
 }
 
 /// Runs `drift`: never writes state.

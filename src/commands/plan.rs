@@ -42,11 +42,31 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
         }
     }
     let digest = stack_digest(&loaded.text, &loaded.stack);
+    let observed = match (&state, args.refresh) {
+        (Some(snapshot), true) => {
+            let dir = args
+                .stack
+                .stack
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(CliError::Write)?;
+            Some(runtime.block_on(async {
+                crate::targets::dispatch!(args.target, &dir, |provider| Ok::<_, CliError>(
+                    super::drift::observe(provider, snapshot).await
+                ))
+            })?)
+        }
+        _ => None,
+    };
     let plan = plan(PlanInput {
         stack: &loaded.stack,
         target: args.target.name(),
         state: state.as_ref(),
-        observed: None,
+        observed: observed.as_ref(),
         options: &options,
         stack_digest: &digest,
     });
