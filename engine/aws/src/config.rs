@@ -62,6 +62,9 @@ pub struct Settings {
     /// How long to retry a refusal caused by IAM propagation (a role just
     /// created is not yet assumable).
     pub iam_propagation: Duration,
+    /// How long a resource just created may read as not found before that
+    /// is believed (eventual consistency).
+    pub read_after_create: Duration,
     /// Endpoint overrides.
     pub endpoints: Endpoints,
 }
@@ -78,6 +81,7 @@ impl Default for Settings {
             max_poll_interval: Duration::from_secs(15),
             progress_every: Duration::from_secs(10),
             iam_propagation: Duration::from_secs(120),
+            read_after_create: Duration::from_secs(30),
             endpoints: Endpoints::default(),
         }
     }
@@ -97,6 +101,7 @@ impl Settings {
             max_poll_interval: Duration::from_millis(100),
             progress_every: Duration::from_millis(200),
             iam_propagation: Duration::from_secs(2),
+            read_after_create: Duration::from_secs(2),
             endpoints: Endpoints::default(),
         }
     }

@@ -326,12 +326,32 @@ pub(crate) async fn create(
             .await
             .map_err(|f| f.into_provider(&what))?;
     }
-    let role = get_role(ctx, name)
-        .await
-        .map_err(|f| f.into_provider(&what))?
-        .ok_or_else(|| ProviderError::NotFound { what: what.clone() })?;
-    debug_assert!(role_arn.as_deref().is_none_or(|a| a == role.arn));
-    Ok(applied(&role))
+    // Read back after create: a role just created may not be visible yet.
+    let start = Instant::now();
+    let mut backoff = Backoff::for_retries(&ctx.settings);
+    loop {
+        match get_role(ctx, name)
+            .await
+            .map_err(|f| f.into_provider(&what))?
+        {
+            Some(role) => return Ok(applied(&role)),
+            None if start.elapsed() < ctx.settings.read_after_create => backoff.sleep().await,
+            None => {
+                return match role_arn {
+                    Some(arn) => Ok(Applied {
+                        outputs: [
+                            ("arn".to_owned(), json!(arn)),
+                            ("name".to_owned(), json!(name)),
+                        ]
+                        .into_iter()
+                        .collect(),
+                        physical_id: arn,
+                    }),
+                    None => Err(ProviderError::NotFound { what }),
+                };
+            }
+        }
+    }
 }
 
 async fn attach(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
@@ -536,6 +556,18 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_follows_the_trust_principal() {
+        assert_eq!(
+            kind_of("build.apprunner.amazonaws.com", &Value::Null),
+            json!("access")
+        );
+        assert_eq!(
+            kind_of("tasks.apprunner.amazonaws.com", &Value::Null),
+            json!("instance")
+        );
+    }
 
     #[test]
     fn policies_are_decoded_and_pretty_printed_like_desired() {

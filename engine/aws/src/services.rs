@@ -553,6 +553,50 @@ async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<Service>, ApiFailure> {
     }
 }
 
+/// The ARN of the account's default auto scaling configuration.
+async fn default_auto_scaling(ctx: &Ctx) -> Result<Option<String>, ApiFailure> {
+    let mut token: Option<String> = None;
+    loop {
+        let token_now = &token;
+        let page = retry::read(&ctx.settings, || async move {
+            ctx.clients
+                .apprunner
+                .list_auto_scaling_configurations()
+                .max_results(100)
+                .set_next_token(token_now.clone())
+                .send()
+                .await
+                .classify("ListAutoScalingConfigurations")
+        })
+        .await?;
+        if let Some(arn) = page
+            .auto_scaling_configuration_summary_list()
+            .iter()
+            .find(|s| s.is_default() == Some(true))
+            .and_then(|s| s.auto_scaling_configuration_arn())
+        {
+            return Ok(Some(arn.to_owned()));
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// `describe` of a service just created: not found is retried for
+/// `read_after_create` before it is believed (T15).
+async fn describe_after_create(ctx: &Ctx, arn: &str) -> Result<Option<Service>, ApiFailure> {
+    let start = Instant::now();
+    let mut backoff = Backoff::for_retries(&ctx.settings);
+    loop {
+        match describe(ctx, arn).await? {
+            None if start.elapsed() < ctx.settings.read_after_create => backoff.sleep().await,
+            other => return Ok(other),
+        }
+    }
+}
+
 pub(crate) async fn list_tags(ctx: &Ctx, arn: &str) -> Result<Vec<Tag>, ApiFailure> {
     retry::read(&ctx.settings, || async move {
         ctx.clients
@@ -828,7 +872,7 @@ pub(crate) async fn create(
     if bool_at(attrs, "paused") {
         pause_or_resume(ctx, &arn, true, waiting.clone()).await?;
     }
-    let service = describe(ctx, &arn)
+    let service = describe_after_create(ctx, &arn)
         .await
         .map_err(|f| f.into_provider(&what))?
         .ok_or_else(|| ProviderError::NotFound { what: what.clone() })?;
@@ -947,9 +991,21 @@ pub(crate) async fn update(
     let not_found = || ProviderError::NotFound { what: what.clone() };
     let mut members = Members::of(changed)?;
     // Removing the auto scaling reference cannot be sent as "none": the
-    // service keeps its configuration until one is named.
+    // service goes back to the account's default configuration.
+    let mut with_default;
+    let mut attrs = attrs;
     if members.auto_scaling && str_at(attrs, "autoscaling").is_none() {
-        members.auto_scaling = false;
+        match default_auto_scaling(ctx)
+            .await
+            .map_err(|f| f.into_provider(&what))?
+        {
+            Some(arn) => {
+                with_default = attrs.clone();
+                with_default["autoscaling"] = json!(arn);
+                attrs = &with_default;
+            }
+            None => members.auto_scaling = false,
+        }
     }
     let waiting = Waiting {
         verb: "updating",
@@ -1094,6 +1150,18 @@ mod tests {
         let t = Members::of(&["tags.team".into()]).unwrap_or_default();
         assert!(!t.any_configuration() && t.tags);
         assert!(Members::of(&["name".into()]).is_err());
+    }
+
+    #[test]
+    fn iam_propagation_refusals_are_recognized() {
+        let f = ApiFailure::new(
+            "CreateService",
+            Class::Invalid,
+            "InvalidRequestException: Error in assuming instance role arn:aws:iam::1:role/x",
+        );
+        assert!(iam_propagation(&f));
+        let other = ApiFailure::new("CreateService", Class::Invalid, "Invalid Cpu value");
+        assert!(!iam_propagation(&other));
     }
 
     #[test]

@@ -153,10 +153,19 @@ pub(crate) async fn operation(
     let verb = waiting.verb;
     let what = format!("{verb} {address} (operation {operation_id})");
     let mut poller = Poller::new(settings, waiting);
+    let started = Instant::now();
     loop {
-        let op = find_operation(clients, settings, service_arn, Some(operation_id))
-            .await
-            .map_err(|f| f.into_provider(&address))?;
+        let op = match find_operation(clients, settings, service_arn, Some(operation_id)).await {
+            Ok(op) => op,
+            // Eventual consistency: a service just created may not be
+            // visible yet. Not gone: look again, within a budget (T15).
+            Err(f)
+                if f.class == Class::NotFound && started.elapsed() < settings.read_after_create =>
+            {
+                None
+            }
+            Err(f) => return Err(f.into_provider(&address)),
+        };
         let status = op.as_ref().and_then(|o| o.status().cloned());
         match status {
             Some(OperationStatus::Succeeded) => return Ok(poller.polls),

@@ -127,3 +127,68 @@ fn a_corrupted_object_is_refused_not_overwritten() {
     let err = a.read().unwrap_err();
     assert!(err.to_string().contains("s3://"), "{err}");
 }
+
+/// Puts a lock record for process `pid` on this host, as a crashed holder
+/// would have left it.
+fn plant_lock(bucket: &str, key: &str, pid: u32) -> apprun_state::LockInfo {
+    let mut info = apprun_state::LockInfo::for_current_process(&LockRequest::new("apply")).unwrap();
+    info.pid = pid;
+    let body = serde_json::to_vec(&info).unwrap();
+    let config = support::sdk_config(&support::moto().url());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        aws_sdk_s3::Client::new(&config)
+            .put_object()
+            .bucket(bucket)
+            .key(format!("{key}.lock"))
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    });
+    info
+}
+
+#[test]
+fn a_dead_holders_lock_is_stale_and_taken_over() {
+    let bucket = bucket();
+    let a = store(&bucket, "stale.json");
+    // A process that has exited: its pid is free.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let planted = plant_lock(&bucket, "stale.json", dead);
+    match a.lock_status().unwrap() {
+        apprun_state::LockStatus::Stale(s) => assert_eq!(s.record.as_ref(), Some(&planted)),
+        other => panic!("expected Stale, got {other:?}"),
+    }
+    let guard = a.lock(&LockRequest::new("apply")).unwrap();
+    let stale = guard
+        .replaced_stale()
+        .expect("the stale record is reported");
+    assert_eq!(stale.record.as_ref(), Some(&planted));
+    drop(guard);
+    assert_eq!(a.lock_status().unwrap(), apprun_state::LockStatus::Free);
+}
+
+#[test]
+fn force_unlock_refuses_a_running_holder_and_removes_a_dead_one() {
+    let bucket = bucket();
+    let a = store(&bucket, "force.json");
+    let guard = a.lock(&LockRequest::new("apply")).unwrap();
+    let id = guard.id().as_str().to_owned();
+    assert!(matches!(
+        a.force_unlock(&id),
+        Err(LockError::HolderRunning { .. })
+    ));
+    drop(guard);
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let planted = plant_lock(&bucket, "force.json", dead);
+    a.force_unlock(planted.id.as_str()).unwrap();
+    assert_eq!(a.lock_status().unwrap(), apprun_state::LockStatus::Free);
+}

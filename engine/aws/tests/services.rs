@@ -289,11 +289,42 @@ async fn service_lifecycle_sends_only_what_changed() {
         .unwrap();
     assert!(apprun_engine::diff::diff(&observed.attributes, &tagged).is_empty());
 
-    p.delete(Kind::Service, &created.physical_id, &tagged, prog.clone())
+    // Dropping the auto scaling reference goes back to the default
+    // configuration, which reads back as "none".
+    let mut no_asc = tagged.clone();
+    no_asc.as_object_mut().unwrap().remove("autoscaling");
+    emu.admin().clear_requests();
+    p.update(
+        &created.physical_id,
+        &support::request("shop", &r, &no_asc, &deps, prog.clone()),
+        &["autoscaling".to_owned()],
+    )
+    .await
+    .unwrap();
+    let sent = emu
+        .admin()
+        .requests()
+        .into_iter()
+        .find(|e| e.operation == "UpdateService")
+        .unwrap();
+    assert!(
+        sent.parameters["AutoScalingConfigurationArn"]
+            .as_str()
+            .unwrap()
+            .contains("/DefaultConfiguration/")
+    );
+    let observed = p
+        .read(Kind::Service, &created.physical_id, &no_asc)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(apprun_engine::diff::diff(&observed.attributes, &no_asc).is_empty());
+
+    p.delete(Kind::Service, &created.physical_id, &no_asc, prog.clone())
         .await
         .unwrap();
     assert!(
-        p.read(Kind::Service, &created.physical_id, &tagged)
+        p.read(Kind::Service, &created.physical_id, &no_asc)
             .await
             .unwrap()
             .is_none()
@@ -661,4 +692,60 @@ async fn an_ambiguous_create_is_reconciled_not_duplicated() {
             json!({"row": "T3", "fault": name, "create_calls": emu.admin().count("CreateService"), "services": services, "duplicates": services - 1, "orphans": 0}),
         );
     }
+}
+
+#[tokio::test]
+async fn a_code_service_round_trips() {
+    let emu = support::emulator().await;
+    let p = support::provider(&emu.endpoint_url(), &emu.endpoint_url());
+    let yaml = format!(
+        r#"
+stack: shop
+region: us-east-1
+services:
+  api:
+    code:
+      repository: https://github.com/acme/api
+      branch: release
+      connection: arn:aws:apprunner:us-east-1:123456789012:connection/github/0123456789abcdef0123456789abcdef
+      runtime: PYTHON_311
+      build_command: pip install -r requirements.txt
+      start_command: python app.py --token {CANARY}
+    port: 8000
+    env: {{ APP_ENV: dev }}
+"#
+    );
+    let all = support::desired(&yaml);
+    let r = support::resource(&all, "services.api");
+    let passed = support::contract(&p, "shop", &r, &r.attributes).await;
+    row(
+        json!({"row": "T16", "provider": "aws-emulator", "kind": "service (code source)", "cases": 4, "passed": passed}),
+    );
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_errors() {
+    let emu = support::emulator().await;
+    let p = support::provider(&emu.endpoint_url(), &emu.endpoint_url());
+    let (r, mut attrs) = web();
+    // A reserved env name: App Runner refuses the request.
+    attrs["env"]["AWSAPPRUNNER_X"] = json!(CANARY);
+    attrs["start_command"] = json!(format!("serve --key {CANARY}"));
+    let deps = BTreeMap::new();
+    let (prog, lines) = support::progress();
+    let req = support::request("shop", &r, &attrs, &deps, prog);
+    let err = p.create(&req).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Invalid { .. }), "{err:?}");
+    for text in [
+        err.to_string(),
+        format!("{err:?}"),
+        format!("{req:?}"),
+        format!("{p:?}"),
+    ] {
+        assert!(!text.contains(CANARY), "secret leaked: {text}");
+    }
+    assert!(!lines.lock().unwrap().iter().any(|l| l.contains(CANARY)));
+    row(
+        json!({"row": "T12", "provider": "aws-emulator", "channels": ["error", "error debug", "request debug", "provider debug", "progress"], "canary_occurrences": 0}),
+    );
 }
