@@ -45,6 +45,9 @@ pub struct Settings {
     /// Attempts per API call (the first one included) for throttling and
     /// transient errors, through the SDK's standard retry mode.
     pub max_attempts: u32,
+    /// Use the SDK's adaptive retry mode (a client-side rate limiter that
+    /// slows down after throttling) instead of the standard mode.
+    pub adaptive_retry: bool,
     /// The first backoff between attempts (jittered, doubling).
     pub initial_backoff: Duration,
     /// The longest backoff between attempts.
@@ -73,6 +76,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_attempts: 8,
+            adaptive_retry: false,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(20),
             attempt_timeout: Some(Duration::from_secs(60)),
@@ -93,6 +97,7 @@ impl Settings {
     pub fn fast() -> Self {
         Settings {
             max_attempts: 8,
+            adaptive_retry: false,
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(100),
             attempt_timeout: Some(Duration::from_secs(5)),
@@ -107,8 +112,12 @@ impl Settings {
     }
 
     pub(crate) fn retry_config(&self) -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(self.max_attempts.max(1))
+        let base = if self.adaptive_retry {
+            RetryConfig::adaptive()
+        } else {
+            RetryConfig::standard()
+        };
+        base.with_max_attempts(self.max_attempts.max(1))
             .with_initial_backoff(self.initial_backoff)
             .with_max_backoff(self.max_backoff)
     }
