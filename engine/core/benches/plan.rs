@@ -34,8 +34,12 @@ fn stack_text(groups: usize) -> String {
         roles.push_str(&format!(
             "  app{g}:\n    kind: instance\n    policies:\n      - statements:\n          - actions: [\"sqs:SendMessage\"]\n            resources: [\"arn:aws:sqs:us-east-1:111122223333:q{g}\"]\n"
         ));
-        connectors.push_str(&format!("  net{g}: {{ subnets: [subnet-{g:017x}], security_groups: [sg-{g:017x}] }}\n"));
-        scaling.push_str(&format!("  asc{g}: {{ min_size: 1, max_size: 5, max_concurrency: 80 }}\n"));
+        connectors.push_str(&format!(
+            "  net{g}: {{ subnets: [subnet-{g:017x}], security_groups: [sg-{g:017x}] }}\n"
+        ));
+        scaling.push_str(&format!(
+            "  asc{g}: {{ min_size: 1, max_size: 5, max_concurrency: 80 }}\n"
+        ));
         services.push_str(&format!(
             "  web{g}:\n    image: \"${{repositories.repo{g}.uri}}:v1\"\n    access_role: \"${{roles.pull{g}.arn}}\"\n    instance_role: \"${{roles.app{g}.arn}}\"\n    vpc_connector: \"${{vpc_connectors.net{g}.arn}}\"\n    autoscaling: \"${{autoscaling.asc{g}.arn}}\"\n    cpu: 1 vCPU\n    memory: 2 GB\n    env: {{ APP: web{g}, LEVEL: info }}\n    health_check: {{ protocol: HTTP, path: /health }}\n"
         ));
@@ -56,8 +60,16 @@ fn applied_state(stack: &Stack) -> Snapshot {
         let arn = format!("arn:aws:fake:{address}");
         let mut outputs = BTreeMap::new();
         outputs.insert("arn".to_string(), json!(arn));
-        outputs.insert("uri".to_string(), json!(format!("111122223333.dkr.ecr.us-east-1.amazonaws.com/{}", resource.name)));
-        snapshot.resources.push(recorded(resource, &resolved, &arn, outputs.clone(), &key));
+        outputs.insert(
+            "uri".to_string(),
+            json!(format!(
+                "111122223333.dkr.ecr.us-east-1.amazonaws.com/{}",
+                resource.name
+            )),
+        );
+        snapshot
+            .resources
+            .push(recorded(resource, &resolved, &arn, outputs.clone(), &key));
         known.insert(address, Some(outputs));
     }
     snapshot.serial = 1;
@@ -80,7 +92,11 @@ fn time(runs: usize, mut f: impl FnMut()) -> Duration {
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
@@ -91,16 +107,30 @@ fn reset_peak() {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--test") || std::env::var_os("APPRUN_BENCH_QUICK").is_some();
-    println!("apprun planner benchmark (median of runs; ratio = time / parse time of the same YAML)\n");
-    println!("{:>9} {:>11} {:>22} {:>22} {:>22} {:>22} {:>10}", "resources", "parse", "validate", "plan (empty state)", "plan (no-op)", "plan (1 change)", "peak MiB");
+    let quick =
+        std::env::args().any(|a| a == "--test") || std::env::var_os("APPRUN_BENCH_QUICK").is_some();
+    println!(
+        "apprun planner benchmark (median of runs; ratio = time / parse time of the same YAML)\n"
+    );
+    println!(
+        "{:>9} {:>11} {:>22} {:>22} {:>22} {:>22} {:>10}",
+        "resources",
+        "parse",
+        "validate",
+        "plan (empty state)",
+        "plan (no-op)",
+        "plan (1 change)",
+        "peak MiB"
+    );
     for groups in [10usize, 100, 500] {
         if quick && groups > 10 {
             break;
         }
         let runs = if groups >= 500 { 5 } else { 15 };
         let text = stack_text(groups);
-        let changed = text.replace("web7}:\n", "web7}:\n").replacen("max_size: 5", "max_size: 6", 1);
+        let changed =
+            text.replace("web7}:\n", "web7}:\n")
+                .replacen("max_size: 5", "max_size: 6", 1);
         let stack = apprun_schema::load(&text, &VarInputs::new()).unwrap();
         let changed_stack = apprun_schema::load(&changed, &VarInputs::new()).unwrap();
         let state = applied_state(&stack);
@@ -114,7 +144,14 @@ fn main() {
             black_box(apprun_schema::load(&text, &VarInputs::new()).unwrap());
         });
         let run_plan = |stack: &Stack, state: Option<&Snapshot>| {
-            plan(PlanInput { stack, target: "aws", state, observed: None, options: &options, stack_digest: &digest })
+            plan(PlanInput {
+                stack,
+                target: "aws",
+                state,
+                observed: None,
+                options: &options,
+                stack_digest: &digest,
+            })
         };
         let empty = time(runs, || {
             black_box(run_plan(&stack, None));
@@ -130,7 +167,13 @@ fn main() {
             black_box(p);
         });
         let peak = peak_rss_kib() / 1024;
-        let ratio = |d: Duration| format!("{:>9.2?} ({:>5.2}x)", d, d.as_secs_f64() / parse.as_secs_f64());
+        let ratio = |d: Duration| {
+            format!(
+                "{:>9.2?} ({:>5.2}x)",
+                d,
+                d.as_secs_f64() / parse.as_secs_f64()
+            )
+        };
         println!(
             "{:>9} {:>11.2?} {:>22} {:>22} {:>22} {:>22} {:>10}",
             groups * 6,
