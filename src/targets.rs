@@ -21,61 +21,7 @@ pub(crate) use dispatch;
 
 use std::path::Path;
 
-use apprun_engine::provider::{
-    Applied, Observed, Progress, Provider, ProviderError, ResourceRequest,
-};
-use apprun_schema::{Address, Kind};
-use serde_json::Value;
-
 use crate::error::CliError;
-
-/// A target whose provider is not built into this binary yet.
-pub struct Unavailable(&'static str);
-
-impl Unavailable {
-    fn error(&self) -> ProviderError {
-        ProviderError::Fatal {
-            message: format!("the {} target is not available in this build", self.0),
-            help: "use `apprun plan`, which needs no provider".to_string(),
-        }
-    }
-}
-
-impl Provider for Unavailable {
-    fn target(&self) -> &str {
-        self.0
-    }
-
-    async fn read(&self, _: Kind, _: &str, _: &Value) -> Result<Option<Observed>, ProviderError> {
-        Err(self.error())
-    }
-
-    async fn find_owned(
-        &self,
-        _: &str,
-        _: &Address,
-        _: &str,
-    ) -> Result<Option<Applied>, ProviderError> {
-        Err(self.error())
-    }
-
-    async fn create(&self, _: &ResourceRequest<'_>) -> Result<Applied, ProviderError> {
-        Err(self.error())
-    }
-
-    async fn update(
-        &self,
-        _: &str,
-        _: &ResourceRequest<'_>,
-        _: &[String],
-    ) -> Result<Applied, ProviderError> {
-        Err(self.error())
-    }
-
-    async fn delete(&self, _: Kind, _: &str, _: &Value, _: Progress) -> Result<(), ProviderError> {
-        Err(self.error())
-    }
-}
 
 /// The Docker provider for a stack in `dir` (build contexts are relative to
 /// it). Secret values come from `APPRUN_SECRET_<NAME>` variables or the file
@@ -90,7 +36,8 @@ pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliErro
     })
 }
 
-/// The AWS provider from the standard configuration chain.
-pub async fn aws() -> Result<Unavailable, CliError> {
-    Ok(Unavailable("aws"))
+/// The AWS provider from the standard configuration chain: credentials,
+/// profile, region, and `AWS_ENDPOINT_URL[_<SERVICE>]` endpoints.
+pub async fn aws() -> Result<apprun_aws::AwsProvider, CliError> {
+    Ok(apprun_aws::AwsProvider::from_env(apprun_aws::Settings::default()).await)
 }

@@ -92,12 +92,25 @@ impl S3Store {
     /// A store for `s3://bucket/key` with the standard credential chain,
     /// profile, region and `AWS_ENDPOINT_URL[_S3]` resolution.
     pub fn from_env(bucket: impl Into<String>, key: impl Into<String>) -> Result<Self, StateError> {
+        Self::from_env_in_region(bucket, key, None)
+    }
+
+    /// Like [`S3Store::from_env`], with the bucket's region when it is known
+    /// (the stack's `state.region`, or its region).
+    pub fn from_env_in_region(
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        region: Option<String>,
+    ) -> Result<Self, StateError> {
         let (bucket, key) = (bucket.into(), key.into());
         let runtime = new_runtime(&bucket, &key)?;
         let config = block_on(&runtime, &location_of(&bucket, &key), async {
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await
+            let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            let loader = match region {
+                Some(region) => loader.region(aws_config::Region::new(region)),
+                None => loader,
+            };
+            loader.load().await
         })?;
         let force_path_style = std::env::var("AWS_S3_FORCE_PATH_STYLE")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
