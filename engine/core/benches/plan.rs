@@ -128,9 +128,7 @@ fn main() {
         }
         let runs = if groups >= 500 { 5 } else { 15 };
         let text = stack_text(groups);
-        let changed =
-            text.replace("web7}:\n", "web7}:\n")
-                .replacen("max_size: 5", "max_size: 6", 1);
+        let changed = text.replacen("max_size: 5", "max_size: 6", 1);
         let stack = apprun_schema::load(&text, &VarInputs::new()).unwrap();
         let changed_stack = apprun_schema::load(&changed, &VarInputs::new()).unwrap();
         let state = applied_state(&stack);
