@@ -28,10 +28,15 @@ pub async fn check_once(host_port: u16, health: &HealthSpec) -> std::result::Res
     }
 }
 
+/// How often a starting replica is polled during its grace interval.
+const STARTUP_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl DockerEngine {
     /// Wait until every replica has passed `healthy_threshold` consecutive
     /// checks. Fails as soon as one replica fails `unhealthy_threshold`
     /// consecutive checks, or at `deadline`. Checks run every `interval`.
+    /// A starting replica's failures during the first interval are retried
+    /// every 50 ms and not counted, until its first success.
     pub async fn wait_healthy(
         &self,
         address: &str,
@@ -40,13 +45,26 @@ impl DockerEngine {
         deadline: Instant,
     ) -> Result<()> {
         let started = Instant::now();
+        // A starting process gets one interval of grace: until its first
+        // success, failures in that window are retried quickly and not
+        // counted, so a replica that is up 50 ms after start is not kept
+        // waiting a whole interval (10 s in many stacks). Detection of a bad
+        // deployment is delayed by at most that one interval.
+        let grace_end = started + health.interval;
         let checks = replicas.iter().map(|r| async move {
             let mut ok = 0u32;
             let mut bad = 0u32;
+            let mut ever_ok = false;
             loop {
                 let round = Instant::now();
-                match check_once(r.host_port, health).await {
+                let result = check_once(r.host_port, health).await;
+                if result.is_err() && !ever_ok && Instant::now() + STARTUP_POLL < grace_end {
+                    tokio::time::sleep(STARTUP_POLL).await;
+                    continue;
+                }
+                match result {
                     Ok(()) => {
+                        ever_ok = true;
                         ok += 1;
                         bad = 0;
                         if ok >= health.healthy_threshold.max(1) {
