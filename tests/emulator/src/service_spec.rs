@@ -615,10 +615,17 @@ fn build_network(
         }
         _ => {}
     }
-    let mut ingress = new
-        .ingress_configuration
-        .or(base.ingress_configuration)
-        .unwrap_or_default();
+    // `IsPubliclyAccessible` has the model default `false`, and the SDKs
+    // omit a member equal to its default: an `IngressConfiguration` sent
+    // without it asks for a private service. Only an absent
+    // `IngressConfiguration` keeps the previous (or public) setting.
+    let mut ingress = match new.ingress_configuration {
+        Some(mut sent) => {
+            sent.is_publicly_accessible.get_or_insert(false);
+            sent
+        }
+        None => base.ingress_configuration.unwrap_or_default(),
+    };
     if ingress.is_publicly_accessible.is_none() {
         ingress.is_publicly_accessible = Some(true);
     }

@@ -681,3 +681,57 @@ async fn list_services_paginates() {
         .sum();
     assert_eq!(total, 5);
 }
+
+/// The SDK omits `IsPubliclyAccessible: false` (the model default): an
+/// `IngressConfiguration` without it is a private service; no
+/// `IngressConfiguration` keeps what was there (public for a new service).
+#[tokio::test]
+async fn ingress_without_is_publicly_accessible_is_private() {
+    use aws_sdk_apprunner::types::{IngressConfiguration, NetworkConfiguration};
+    let emu = emulator().await;
+    let c = client(&emu);
+    let public = |s: &aws_sdk_apprunner::types::Service| {
+        s.network_configuration()
+            .unwrap()
+            .ingress_configuration()
+            .unwrap()
+            .is_publicly_accessible()
+    };
+    let private = c
+        .create_service()
+        .service_name("private-one")
+        .source_configuration(image_source(&[]))
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .ingress_configuration(
+                    IngressConfiguration::builder()
+                        .is_publicly_accessible(false)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(!public(private.service().unwrap()));
+    let default = c
+        .create_service()
+        .service_name("public-one")
+        .source_configuration(image_source(&[]))
+        .send()
+        .await
+        .unwrap();
+    assert!(public(default.service().unwrap()));
+    // An update without IngressConfiguration keeps the private setting.
+    emu.admin().advance(OP);
+    let arn = private.service().unwrap().service_arn().to_owned();
+    c.update_service()
+        .service_arn(&arn)
+        .network_configuration(NetworkConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
+    emu.admin().advance(OP);
+    let described = c.describe_service().service_arn(&arn).send().await.unwrap();
+    assert!(!public(described.service().unwrap()));
+}
