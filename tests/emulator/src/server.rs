@@ -79,6 +79,7 @@ pub struct EmulatorBuilder {
     faults: Vec<FaultRule>,
     max_services: usize,
     max_vpc_connectors: usize,
+    max_asc_names: usize,
     request_log_file: Option<std::path::PathBuf>,
 }
 
@@ -94,6 +95,7 @@ impl Default for EmulatorBuilder {
             faults: Vec::new(),
             max_services: 30,
             max_vpc_connectors: 50,
+            max_asc_names: 10,
             request_log_file: None,
         }
     }
@@ -151,6 +153,13 @@ impl EmulatorBuilder {
     /// The VPC connector quota (default 50).
     pub fn max_vpc_connectors(mut self, n: usize) -> Self {
         self.max_vpc_connectors = n;
+        self
+    }
+
+    /// Auto scaling configuration name quota (default 10, App Runner's);
+    /// revisions per name stay at 5.
+    pub fn max_autoscaling_names(mut self, n: usize) -> Self {
+        self.max_asc_names = n;
         self
     }
 
@@ -225,7 +234,7 @@ impl EmulatorBuilder {
                 operation_duration_ms: u64::try_from(self.operation_duration.as_millis())
                     .unwrap_or(u64::MAX),
                 max_services: self.max_services,
-                max_asc_names: 10,
+                max_asc_names: self.max_asc_names,
                 max_asc_revisions: 5,
                 max_vpc_connectors: self.max_vpc_connectors,
             }),
