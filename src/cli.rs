@@ -16,6 +16,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Docker target: a YAML or JSON file mapping secret ARNs (or names) to
+    /// local values. Values also come from APPRUN_SECRET_<NAME> variables.
+    #[arg(long, global = true, value_name = "FILE", env = "APPRUN_SECRETS_FILE")]
+    pub secrets_file: Option<PathBuf>,
+
     /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

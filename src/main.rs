@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let out = Output::new(cli.color, cli.format);
+    let _ = targets::SECRETS_FILE.set(cli.secrets_file.clone());
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, &out),
         Command::Plan(args) => commands::plan::run(args, &out),

@@ -23,15 +23,19 @@ use std::path::Path;
 
 use crate::error::CliError;
 
+/// The `--secrets-file` given on the command line (set once by `main`).
+pub static SECRETS_FILE: std::sync::OnceLock<Option<std::path::PathBuf>> =
+    std::sync::OnceLock::new();
+
 /// The Docker provider for a stack in `dir` (build contexts are relative to
-/// it). Secret values come from `APPRUN_SECRET_<NAME>` variables or the file
-/// named by `APPRUN_SECRETS_FILE`.
+/// it). Secret values come from `APPRUN_SECRET_<NAME>` variables or the
+/// `--secrets-file` (`APPRUN_SECRETS_FILE`).
 pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliError> {
     let provider = apprun_docker::DockerProvider::connect(dir.to_path_buf())
         .await
         .map_err(CliError::Provider)?;
-    Ok(match std::env::var_os("APPRUN_SECRETS_FILE") {
-        Some(path) => provider.with_secrets_file(std::path::PathBuf::from(path)),
+    Ok(match SECRETS_FILE.get().cloned().flatten() {
+        Some(path) => provider.with_secrets_file(path),
         None => provider,
     })
 }

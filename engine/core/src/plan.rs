@@ -477,6 +477,11 @@ fn plan_one(
     let (baseline, failed) = match (input.observed.and_then(|o| o.get(address)), recorded) {
         (_, None) => {
             change.action = Action::Create;
+            if input.target == "docker"
+                && let Some(note) = docker_note(address.kind)
+            {
+                change.reasons.push(note.to_string());
+            }
             return change;
         }
         (Some(Observation::Absent), Some(_)) => {
@@ -533,7 +538,26 @@ fn plan_one(
         });
     }
     change.attributes = attributes;
+    if input.target == "docker"
+        && change.action != Action::NoOp
+        && let Some(note) = docker_note(address.kind)
+    {
+        change.reasons.push(note.to_string());
+    }
     change
+}
+
+/// What a kind means on the local Docker target, where it differs from AWS.
+fn docker_note(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Role => Some("recorded only: IAM roles have no effect on the Docker target"),
+        Kind::Repository => Some("recorded only: a local image namespace on the Docker target"),
+        Kind::AutoScaling => Some(
+            "recorded only: its sizes set the replica count and concurrency of services on the Docker target",
+        ),
+        Kind::VpcConnector => Some("a user-defined Docker network on the Docker target"),
+        Kind::Service => None,
+    }
 }
 
 /// Deletions ordered so a resource goes before what it depends on.

@@ -104,3 +104,63 @@ pub fn render(plan: &Plan, limit: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Change, Summary};
+    use apprun_schema::{Address, Kind};
+
+    fn big_plan(changes: usize) -> Plan {
+        let change = |i: usize| Change {
+            address: Address::new(Kind::Service, format!("svc{i}")),
+            kind: Kind::Service,
+            name: format!("stack-svc{i}"),
+            action: Action::Create,
+            replace_order: None,
+            reasons: Vec::new(),
+            attributes: Vec::new(),
+            before: None,
+            after: Some(serde_json::json!({ "image": "x".repeat(400), "port": 8080 })),
+            depends_on: Vec::new(),
+        };
+        Plan {
+            format_version: 1,
+            stack: "big".into(),
+            target: "aws".into(),
+            lineage: None,
+            serial: 0,
+            stack_digest: String::new(),
+            changes: (0..changes).map(change).collect(),
+            apply_order: Vec::new(),
+            interrupted: Vec::new(),
+            summary: Summary {
+                add: changes,
+                ..Summary::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_plan_too_big_for_a_comment_is_truncated_with_a_note() {
+        let text = render(&big_plan(400), GITHUB_COMMENT_LIMIT);
+        assert!(
+            text.chars().count() <= GITHUB_COMMENT_LIMIT,
+            "{} characters",
+            text.chars().count()
+        );
+        assert!(
+            text.contains("more resources not shown"),
+            "no truncation note"
+        );
+        // The summary table is complete even when details are cut.
+        assert!(text.contains("`services.svc399`"));
+    }
+
+    #[test]
+    fn a_small_plan_is_complete() {
+        let text = render(&big_plan(3), GITHUB_COMMENT_LIMIT);
+        assert!(!text.contains("not shown"));
+        assert_eq!(text.matches("<details>").count(), 3);
+    }
+}
