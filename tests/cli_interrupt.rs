@@ -90,6 +90,11 @@ fn wait_for_resources(store: &LocalStore, n: usize) {
     panic!("the apply never recorded {n} resources");
 }
 
+/// Whether the state records an operation in flight.
+fn has_pending(store: &LocalStore) -> bool {
+    matches!(store.read(), Ok(Some(state)) if !state.pending.is_empty())
+}
+
 struct Cleanup(String);
 
 impl Drop for Cleanup {
@@ -115,12 +120,7 @@ fn ctrl_c_once_finishes_running_work_records_it_and_exits_130() {
     let child = apply(&stack);
     // The first deployment is under way once its intent is journaled.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !store
-        .read()
-        .ok()
-        .flatten()
-        .is_some_and(|s| !s.pending.is_empty())
-    {
+    while !has_pending(&store) {
         assert!(
             Instant::now() < deadline,
             "the apply never started a deployment"
@@ -173,12 +173,7 @@ fn ctrl_c_twice_quits_at_once_and_the_next_apply_settles_it() {
     let child = apply(&stack);
     wait_for_resources(&store, 1);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !store
-        .read()
-        .ok()
-        .flatten()
-        .is_some_and(|s| !s.pending.is_empty())
-    {
+    while !has_pending(&store) {
         assert!(Instant::now() < deadline, "no second deployment started");
         std::thread::sleep(Duration::from_millis(20));
     }
