@@ -51,7 +51,7 @@ pub fn desired(stack: &Stack) -> Vec<DesiredResource> {
         .addresses()
         .into_iter()
         .map(|address| {
-            let name = stack.physical_name(&address).unwrap_or_default();
+            let name = physical_name(stack, &address);
             let attributes = attributes(stack, &address, &name);
             DesiredResource {
                 dependencies: dependencies.remove(&address).unwrap_or_default(),
@@ -63,6 +63,43 @@ pub fn desired(stack: &Stack) -> Vec<DesiredResource> {
         .collect();
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
+}
+
+/// The physical name. A VPC connector without an explicit `name` gets a
+/// suffix derived from its configuration: App Runner keeps one connector per
+/// name and connectors are immutable, so a changed connector needs a new
+/// name for the new one to exist beside the old one while services are
+/// repointed (create before destroy). With an explicit name, a change must
+/// delete the old connector first, which fails while services use it.
+fn physical_name(stack: &Stack, address: &Address) -> String {
+    let name = stack.physical_name(address).unwrap_or_default();
+    if address.kind != Kind::VpcConnector {
+        return name;
+    }
+    let Some(connector) = stack.vpc_connectors.get(&address.name) else {
+        return name;
+    };
+    if connector.name.is_some() {
+        return name;
+    }
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for subnet in sorted_texts(&connector.subnets) {
+        hasher.update(b"subnet\0");
+        hasher.update(subnet.as_bytes());
+    }
+    for group in sorted_texts(&connector.security_groups) {
+        hasher.update(b"sg\0");
+        hasher.update(group.as_bytes());
+    }
+    let suffix = &hex::encode(hasher.finalize())[..8];
+    // 4-40 characters: keep room for "-" and the suffix.
+    let base: String = name.chars().take(40 - 9).collect();
+    format!("{}-{suffix}", base.trim_end_matches(['-', '_']))
+}
+
+fn sorted_texts(values: &[apprun_schema::Spanned<String>]) -> BTreeSet<&str> {
+    values.iter().map(|v| v.value.as_str()).collect()
 }
 
 fn attributes(stack: &Stack, address: &Address, name: &str) -> Value {
