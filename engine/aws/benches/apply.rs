@@ -1,0 +1,589 @@
+//! AWS apply benchmark (issue: AWS target performance).
+//!
+//! Drives `apprun_engine::apply::apply` with the real `AwsProvider`, in
+//! process, against the App Runner emulator (real clock, 200 ms per
+//! asynchronous operation, a 200 ms latency fault on every App Runner call)
+//! and moto for IAM, ECR and EC2 (moto answers in milliseconds and is not
+//! rate limited; its calls count as measured).
+//!
+//! 1. Apply the 120-resource stack (20 groups of a repository, an access
+//!    role, an instance role, a VPC connector, an auto scaling configuration
+//!    and a service using all five) with parallelism 32: wall time / the
+//!    critical-path bound.
+//! 2. The same apply with the emulator admitting R calls/s
+//!    (`throttle_above_rps`): wall / (App Runner calls / R), and failures.
+//! 3. Drift over 500 services with R calls/s: wall / (calls / R).
+//!
+//! Run: `cargo bench -p apprun-aws --bench apply` (env `BENCH_RPS`,
+//! `BENCH_DRIFT_SERVICES`, `BENCH_PARALLELISM` override the defaults).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apprun_aws::{AwsProvider, Settings};
+use apprun_engine::apply::{ApplyOptions, apply};
+use apprun_engine::provider::{
+    Applied, Observed, Progress, Provider, ProviderError, ResourceRequest,
+};
+use apprun_engine::{PlanInput, PlanOptions, plan, stack_digest};
+use apprun_schema::{Address, Kind, VarInputs};
+use apprun_state::{Journal, LocalStore, Storage};
+use apprunner_emulator::{ClockMode, Emulator, Fault, FaultRule, RunningEmulator};
+use serde_json::{Value, json};
+
+const LATENCY_MS: u64 = 200;
+const OPERATION_MS: u64 = 200;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The provider with per-change timings (address -> start, end, seconds
+/// since `t0`).
+struct Timed {
+    inner: AwsProvider,
+    t0: Instant,
+    spans: Mutex<BTreeMap<String, (f64, f64)>>,
+}
+
+impl Timed {
+    fn new(inner: AwsProvider) -> Self {
+        Timed {
+            inner,
+            t0: Instant::now(),
+            spans: Mutex::new(BTreeMap::new()),
+        }
+    }
+    fn record(&self, address: &Address, start: Instant) {
+        let s = start.duration_since(self.t0).as_secs_f64();
+        let e = self.t0.elapsed().as_secs_f64();
+        self.spans
+            .lock()
+            .unwrap()
+            .insert(address.to_string(), (s, e));
+    }
+}
+
+impl Provider for Timed {
+    fn target(&self) -> &str {
+        "aws"
+    }
+    async fn read(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> Result<Option<Observed>, ProviderError> {
+        self.inner.read(kind, physical_id, recorded).await
+    }
+    async fn find_owned(
+        &self,
+        stack: &str,
+        address: &Address,
+        name: &str,
+    ) -> Result<Option<Applied>, ProviderError> {
+        self.inner.find_owned(stack, address, name).await
+    }
+    async fn create(&self, request: &ResourceRequest<'_>) -> Result<Applied, ProviderError> {
+        let start = Instant::now();
+        let out = self.inner.create(request).await;
+        self.record(request.address, start);
+        out
+    }
+    async fn update(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+        changed: &[String],
+    ) -> Result<Applied, ProviderError> {
+        self.inner.update(physical_id, request, changed).await
+    }
+    async fn delete(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+        progress: Progress,
+    ) -> Result<(), ProviderError> {
+        self.inner
+            .delete(kind, physical_id, recorded, progress)
+            .await
+    }
+}
+
+fn stack_text(stack: &str, groups: usize, subnet: &str, sg: &str) -> String {
+    let mut repositories = String::from("repositories:\n");
+    let mut roles = String::from("roles:\n");
+    let mut connectors = String::from("vpc_connectors:\n");
+    let mut scaling = String::from("autoscaling:\n");
+    let mut services = String::from("services:\n");
+    for g in 0..groups {
+        repositories.push_str(&format!("  repo{g}: {{ scan_on_push: true }}\n"));
+        roles.push_str(&format!("  pull{g}: {{ kind: access }}\n"));
+        roles.push_str(&format!(
+            "  app{g}:\n    kind: instance\n    policies:\n      - name: send\n        statements:\n          - actions: [\"sqs:SendMessage\"]\n            resources: [\"arn:aws:sqs:us-east-1:111122223333:q{g}\"]\n"
+        ));
+        connectors.push_str(&format!(
+            "  net{g}: {{ subnets: [{subnet}], security_groups: [{sg}] }}\n"
+        ));
+        scaling.push_str(&format!(
+            "  asc{g}: {{ min_size: 1, max_size: 5, max_concurrency: 80 }}\n"
+        ));
+        services.push_str(&format!(
+            "  web{g}:\n    image: \"${{repositories.repo{g}.uri}}:v1\"\n    access_role: \"${{roles.pull{g}.arn}}\"\n    instance_role: \"${{roles.app{g}.arn}}\"\n    vpc_connector: \"${{vpc_connectors.net{g}.arn}}\"\n    autoscaling: \"${{autoscaling.asc{g}.arn}}\"\n    cpu: 1 vCPU\n    memory: 2 GB\n    env: {{ APP: web{g}, LEVEL: info }}\n    health_check: {{ protocol: HTTP, path: /health }}\n"
+        ));
+    }
+    format!(
+        "stack: {stack}\nregion: us-east-1\n{repositories}{roles}{connectors}{scaling}{services}"
+    )
+}
+
+fn services_text(stack: &str, n: usize) -> String {
+    let mut text = format!("stack: {stack}\nregion: us-east-1\nservices:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  s{i}: {{ image: \"public.ecr.aws/nginx/nginx:latest\", env: {{ N: \"{i}\" }} }}\n"
+        ));
+    }
+    text
+}
+
+struct Applied_ {
+    wall: f64,
+    succeeded: bool,
+    failures: Vec<String>,
+    spans: BTreeMap<String, (f64, f64)>,
+    store: LocalStore,
+    _dir: tempfile::TempDir,
+}
+
+async fn run_apply(text: &str, provider: AwsProvider, parallelism: usize) -> Applied_ {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = apprun_schema::load(text, &VarInputs::new()).unwrap_or_else(|e| panic!("{e:?}"));
+    let store = LocalStore::new(
+        dir.path()
+            .join(format!("{}.aws.state.json", stack.stack.value)),
+    );
+    let options = PlanOptions::default();
+    let the_plan = plan(PlanInput {
+        stack: &stack,
+        target: "aws",
+        state: None,
+        observed: None,
+        options: &options,
+        stack_digest: &stack_digest(text, &stack),
+    });
+    let timed = Arc::new(Timed::new(provider));
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let storage: &dyn Storage = &store;
+    let mut journal = Journal::open(storage).unwrap();
+    let started = Instant::now();
+    let report = apply(
+        &the_plan,
+        &stack,
+        timed.clone(),
+        &mut journal,
+        ApplyOptions {
+            parallelism,
+            stop,
+            progress: Arc::new(|_, _| {}),
+        },
+    )
+    .await
+    .unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    drop(journal);
+    let failures = report
+        .results
+        .iter()
+        .filter(|(_, _, o)| *o != apprun_engine::apply::ChangeOutcome::Done)
+        .map(|(a, _, o)| format!("{a}: {o:?}"))
+        .collect();
+    // Make spans relative to the apply's start.
+    let offset = started.duration_since(timed.t0).as_secs_f64();
+    let spans = timed
+        .spans
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, (s, e))| (k.clone(), (s - offset, e - offset)))
+        .collect();
+    Applied_ {
+        wall,
+        succeeded: report.succeeded(),
+        failures,
+        spans,
+        store,
+        _dir: dir,
+    }
+}
+
+async fn emulator() -> RunningEmulator {
+    Emulator::builder()
+        .clock(ClockMode::Real)
+        .operation_duration(Duration::from_millis(OPERATION_MS))
+        .max_services(1000)
+        .max_vpc_connectors(200)
+        .max_autoscaling_names(200)
+        .start()
+        .await
+        .unwrap()
+}
+
+fn bench_settings() -> Settings {
+    Settings {
+        // Polls start at 50 ms (a quarter of the operation time) and double
+        // to 200 ms; against real App Runner (minutes per operation) the
+        // defaults (2 s doubling to 15 s) play the same role.
+        poll_interval: Duration::from_millis(50),
+        max_poll_interval: Duration::from_millis(200),
+        attempt_timeout: Some(Duration::from_secs(30)),
+        operation_deadline: Duration::from_secs(120),
+        iam_propagation: Duration::from_secs(5),
+        read_after_create: Duration::from_secs(5),
+        ..Settings::fast()
+    }
+}
+
+/// Per physical id (resource ARN), the App Runner calls the request log
+/// attributes to it: (operation, count).
+fn calls_by_arn(emu: &RunningEmulator) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for r in emu.admin().requests() {
+        if r.error.is_some() || r.status.is_none() {
+            continue;
+        }
+        let arn = r
+            .resource_arn
+            .clone()
+            .or_else(|| {
+                [
+                    "ServiceArn",
+                    "ResourceArn",
+                    "VpcConnectorArn",
+                    "AutoScalingConfigurationArn",
+                ]
+                .iter()
+                .find_map(|k| r.parameters[*k].as_str().map(str::to_owned))
+            })
+            .unwrap_or_else(|| "(none)".to_string());
+        *out.entry(arn)
+            .or_default()
+            .entry(r.operation.clone())
+            .or_default() += 1;
+    }
+    out
+}
+
+fn state_ids(store: &LocalStore) -> BTreeMap<String, String> {
+    store
+        .read()
+        .unwrap()
+        .unwrap()
+        .resources
+        .iter()
+        .filter_map(|r| Some((r.address.clone(), r.physical_id.clone()?)))
+        .collect()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let groups: usize = env_or("BENCH_GROUPS", 20);
+    let parallelism: usize = env_or("BENCH_PARALLELISM", 32);
+    let rps: f64 = env_or("BENCH_RPS", 20.0);
+    let drift_services: usize = env_or("BENCH_DRIFT_SERVICES", 500);
+    let moto = support::moto();
+    let ec2 = aws_sdk_ec2::Client::new(&support::sdk_config(&moto.url()));
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.1.0/24")
+        .send()
+        .await
+        .unwrap()
+        .subnet
+        .unwrap()
+        .subnet_id
+        .unwrap();
+    let sg = ec2
+        .create_security_group()
+        .vpc_id(&vpc)
+        .group_name("bench")
+        .description("bench")
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+
+    // ---- 1. The 120-resource apply at 200 ms per call -------------------
+    let emu = emulator().await;
+    emu.admin()
+        .add_fault(FaultRule::new(
+            None,
+            Fault::Latency {
+                latency_ms: LATENCY_MS,
+            },
+        ))
+        .unwrap();
+    let provider = support::provider_with(&emu.endpoint_url(), &moto.url(), bench_settings());
+
+    // Idle, one resource at a time: the minimal time of each kind's calls
+    // (moto's as measured; App Runner's at 200 ms per call).
+    let warm = run_apply(&stack_text("warm", 1, &subnet, &sg), provider.clone(), 1).await;
+    assert!(warm.succeeded, "{:?}", warm.failures);
+    let warm_calls = calls_by_arn(&emu);
+    let warm_ids = state_ids(&warm.store);
+    let idle: BTreeMap<String, f64> = warm
+        .spans
+        .iter()
+        .map(|(a, (s, e))| (a.split('.').next().unwrap().to_string(), e - s))
+        .collect();
+    // App Runner calls per kind (no retries happened: every call answered).
+    let ar_calls = |address: &str| -> BTreeMap<String, usize> {
+        warm_calls
+            .get(&warm_ids[address])
+            .cloned()
+            .unwrap_or_default()
+    };
+    let service_calls = ar_calls("services.web0");
+    let connector_calls = ar_calls("vpc_connectors.net0");
+    let asc_calls = ar_calls("autoscaling.asc0");
+    let unattributed = warm_calls.get("(none)").cloned().unwrap_or_default();
+    emu.admin().clear_requests();
+
+    let lat = LATENCY_MS as f64 / 1000.0;
+    let op = OPERATION_MS as f64 / 1000.0;
+    // Minimal App Runner time of a resource: its non-poll calls, one after
+    // the other, plus the wait for its operation (service): the operation
+    // ends OPERATION_MS after the create is handled, and the earliest poll
+    // that can see it takes LATENCY_MS, so the wait is max(op, latency).
+    let nonpoll = |m: &BTreeMap<String, usize>| -> usize {
+        m.iter()
+            .filter(|(k, _)| k.as_str() != "ListOperations")
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let service_min = nonpoll(&service_calls) as f64 * lat + op.max(lat);
+    // Connectors also check subnets and security groups in EC2 (moto):
+    // their measured idle time minus the App Runner calls' latency.
+    let connector_ar = nonpoll(&connector_calls) as f64 * lat;
+    let connector_min = connector_ar + (idle["vpc_connectors"] - connector_ar).max(0.0);
+    let asc_min = nonpoll(&asc_calls) as f64 * lat;
+    let roots = [
+        ("repositories (moto)", idle["repositories"]),
+        ("roles (moto, slowest)", idle["roles"]),
+        ("vpc_connectors", connector_min),
+        ("autoscaling", asc_min),
+    ];
+    let root_max = roots.iter().map(|r| r.1).fold(0.0, f64::max);
+    let bound = root_max + service_min;
+
+    let big = run_apply(
+        &stack_text("bench", groups, &subnet, &sg),
+        provider.clone(),
+        parallelism,
+    )
+    .await;
+    assert!(big.succeeded, "{:?}", big.failures);
+    let log = emu.admin().requests();
+    let ar_total = log.len();
+    let ar_failed = log.iter().filter(|r| r.error.is_some()).count();
+    let polls = log
+        .iter()
+        .filter(|r| r.operation == "ListOperations")
+        .count();
+    let services_done: Vec<f64> = big
+        .spans
+        .iter()
+        .filter(|(a, _)| a.starts_with("services."))
+        .map(|(_, (_, e))| *e)
+        .collect();
+    let first_service_start = big
+        .spans
+        .iter()
+        .filter(|(a, _)| a.starts_with("services."))
+        .map(|(_, (s, _))| *s)
+        .fold(f64::MAX, f64::min);
+    let roots_done = big
+        .spans
+        .iter()
+        .filter(|(a, _)| !a.starts_with("services."))
+        .map(|(_, (_, e))| *e)
+        .fold(0.0, f64::max);
+    let service_durations: Vec<f64> = big
+        .spans
+        .iter()
+        .filter(|(a, _)| a.starts_with("services."))
+        .map(|(_, (s, e))| e - s)
+        .collect();
+    let svc_max = service_durations.iter().cloned().fold(0.0, f64::max);
+    let svc_min = service_durations.iter().cloned().fold(f64::MAX, f64::min);
+    println!(
+        "{}",
+        json!({
+            "bench": "apply_120", "resources": groups * 6, "parallelism": parallelism,
+            "latency_ms": LATENCY_MS, "operation_ms": OPERATION_MS,
+            "wall_s": big.wall, "critical_path_bound_s": bound, "ratio": big.wall / bound,
+            "bound_parts": {
+                "roots_s": roots.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "service_s": service_min,
+                "service_calls_idle": service_calls, "connector_calls_idle": connector_calls,
+                "asc_calls_idle": asc_calls, "unattributed_calls_idle": unattributed,
+                "idle_create_s": idle,
+            },
+            "run": {
+                "apprunner_calls": ar_total, "apprunner_failed_calls": ar_failed, "list_operations_polls": polls,
+                "last_root_done_s": roots_done, "first_service_start_s": first_service_start,
+                "last_service_done_s": services_done.iter().cloned().fold(0.0, f64::max),
+                "service_create_s_min": svc_min, "service_create_s_max": svc_max,
+            }
+        })
+    );
+    drop(emu);
+
+    // ---- 2. The same apply at R calls/s --------------------------------
+    let emu = emulator().await;
+    emu.admin()
+        .add_fault(FaultRule::new(
+            None,
+            Fault::Latency {
+                latency_ms: LATENCY_MS,
+            },
+        ))
+        .unwrap();
+    emu.admin()
+        .add_fault(FaultRule::new(None, Fault::ThrottleAboveRps { rps }))
+        .unwrap();
+    for adaptive in [false, true] {
+        emu.admin().clear_requests();
+        let settings = Settings {
+            adaptive_retry: adaptive,
+            ..bench_settings()
+        };
+        let provider = support::provider_with(&emu.endpoint_url(), &moto.url(), settings);
+        let stack = if adaptive { "rateb" } else { "ratea" };
+        let run = run_apply(
+            &stack_text(stack, groups, &subnet, &sg),
+            provider,
+            parallelism,
+        )
+        .await;
+        let log = emu.admin().requests();
+        let answered = log.iter().filter(|r| r.error.is_none()).count();
+        let throttled = log
+            .iter()
+            .filter(|r| r.error.as_deref() == Some("ThrottlingException"))
+            .count();
+        let other_errors = log.len() - answered - throttled;
+        let ideal = answered as f64 / rps;
+        println!(
+            "{}",
+            json!({
+                "bench": "apply_120_rate_limited", "rps": rps, "adaptive_retry": adaptive,
+                "parallelism": parallelism, "wall_s": run.wall,
+                "apprunner_calls_answered": answered, "throttled_attempts": throttled,
+                "other_errors": other_errors, "calls_over_rps_s": ideal, "ratio": run.wall / ideal,
+                "apply_succeeded": run.succeeded, "failed_changes": run.failures.len(),
+            })
+        );
+    }
+    drop(emu);
+
+    // ---- 3. Drift over N services at R calls/s --------------------------
+    let emu = emulator().await;
+    emu.admin().set_operation_duration(Duration::from_millis(1));
+    let fast = support::provider_with(&emu.endpoint_url(), &moto.url(), Settings::fast());
+    let setup = Instant::now();
+    let applied = run_apply(&services_text("drift", drift_services), fast, 64).await;
+    assert!(applied.succeeded, "{:?}", applied.failures);
+    let setup_s = setup.elapsed().as_secs_f64();
+    let snapshot = applied.store.read().unwrap().unwrap();
+    emu.admin()
+        .add_fault(FaultRule::new(
+            None,
+            Fault::Latency {
+                latency_ms: LATENCY_MS,
+            },
+        ))
+        .unwrap();
+    emu.admin()
+        .add_fault(FaultRule::new(None, Fault::ThrottleAboveRps { rps }))
+        .unwrap();
+    for (concurrency, adaptive) in [(8usize, false), (32, false), (32, true)] {
+        emu.admin().clear_requests();
+        let provider = Arc::new(support::provider_with(
+            &emu.endpoint_url(),
+            &moto.url(),
+            Settings {
+                adaptive_retry: adaptive,
+                ..bench_settings()
+            },
+        ));
+        let started = Instant::now();
+        let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for r in &snapshot.resources {
+            let provider = provider.clone();
+            let limit = limit.clone();
+            let kind = Address::parse(&r.address).unwrap().kind;
+            let Some(id) = r.physical_id.clone() else {
+                continue;
+            };
+            let attributes = r.attributes.clone();
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await.unwrap();
+                provider.read(kind, &id, &attributes).await
+            });
+        }
+        let mut ok = 0;
+        let mut failed = 0;
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(Some(_)) => ok += 1,
+                _ => failed += 1,
+            }
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let log = emu.admin().requests();
+        let answered = log.iter().filter(|r| r.error.is_none()).count();
+        let throttled = log.len() - answered;
+        let ideal = answered as f64 / rps;
+        println!(
+            "{}",
+            json!({
+                "bench": "drift", "services": drift_services, "rps": rps, "concurrency": concurrency,
+                "adaptive_retry": adaptive, "wall_s": wall, "apprunner_calls_answered": answered,
+                "throttled_attempts": throttled, "calls_over_rps_s": ideal, "ratio": wall / ideal,
+                "reads_ok": ok, "reads_failed": failed, "setup_s": setup_s,
+            })
+        );
+    }
+}
