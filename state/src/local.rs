@@ -42,8 +42,7 @@ use crate::error::{LockError, StateError};
 use crate::failpoint;
 #[cfg(feature = "failpoints")]
 use crate::failpoint::{FailAction, FailPoints};
-use crate::format::{decode, encode};
-use crate::integrity::verify_integrity;
+use crate::format::decode;
 use crate::lock::{LockGuard, LockInfo, LockRelease, LockRequest, LockStatus, StaleLock};
 use crate::snapshot::{Generation, Snapshot};
 use crate::store::{Locker, Storage};
@@ -416,32 +415,7 @@ impl Storage for LocalStore {
 
     fn write(&self, snapshot: &Snapshot, expected: Option<&Generation>) -> Result<(), StateError> {
         let location = self.location();
-        match expected {
-            Some(e) if snapshot.lineage != e.lineage => {
-                return Err(StateError::ForeignLineage {
-                    location,
-                    stored: e.lineage.to_string(),
-                    given: snapshot.lineage.to_string(),
-                });
-            }
-            Some(e) if snapshot.serial <= e.serial => {
-                return Err(StateError::StaleSerial {
-                    location,
-                    stored: e.serial,
-                    given: snapshot.serial,
-                });
-            }
-            None if snapshot.serial == 0 => {
-                return Err(StateError::StaleSerial {
-                    location,
-                    stored: 0,
-                    given: 0,
-                });
-            }
-            _ => {}
-        }
-        verify_integrity(snapshot).map_err(|v| StateError::from_violation(&location, None, v))?;
-        let bytes = encode(snapshot, &location)?;
+        let bytes = crate::store::prepare_write(snapshot, expected, &location)?;
 
         let dir = self.dir();
         let write_lock_path = self.write_lock_path();

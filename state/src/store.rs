@@ -62,3 +62,41 @@ pub trait Locker: Send + Sync {
 pub trait StateStore: Storage + Locker {}
 
 impl<T: Storage + Locker + ?Sized> StateStore for T {}
+
+/// The checks every backend makes before a compare-and-swap write, and the
+/// bytes to write: the new snapshot must continue `expected` (same lineage,
+/// a higher serial; a first write has serial > 0), pass the integrity check,
+/// and encode. Backends then compare `expected` with what is stored.
+pub fn prepare_write(
+    snapshot: &Snapshot,
+    expected: Option<&Generation>,
+    location: &str,
+) -> Result<Vec<u8>, StateError> {
+    match expected {
+        Some(e) if snapshot.lineage != e.lineage => {
+            return Err(StateError::ForeignLineage {
+                location: location.to_owned(),
+                stored: e.lineage.to_string(),
+                given: snapshot.lineage.to_string(),
+            });
+        }
+        Some(e) if snapshot.serial <= e.serial => {
+            return Err(StateError::StaleSerial {
+                location: location.to_owned(),
+                stored: e.serial,
+                given: snapshot.serial,
+            });
+        }
+        None if snapshot.serial == 0 => {
+            return Err(StateError::StaleSerial {
+                location: location.to_owned(),
+                stored: 0,
+                given: 0,
+            });
+        }
+        _ => {}
+    }
+    crate::integrity::verify_integrity(snapshot)
+        .map_err(|v| StateError::from_violation(location, None, v))?;
+    crate::format::encode(snapshot, location)
+}

@@ -20,10 +20,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apprun_state::format::{decode, encode};
+use apprun_state::format::decode;
 use apprun_state::{
     Generation, LockError, LockGuard, LockInfo, LockRelease, LockRequest, LockStatus, Locker,
-    Snapshot, StaleLock, StateError, Storage, verify_integrity,
+    Snapshot, StaleLock, StateError, Storage,
 };
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
@@ -420,32 +420,7 @@ impl Storage for S3Store {
 
     fn write(&self, snapshot: &Snapshot, expected: Option<&Generation>) -> Result<(), StateError> {
         let location = self.location();
-        match expected {
-            Some(e) if snapshot.lineage != e.lineage => {
-                return Err(StateError::ForeignLineage {
-                    location,
-                    stored: e.lineage.to_string(),
-                    given: snapshot.lineage.to_string(),
-                });
-            }
-            Some(e) if snapshot.serial <= e.serial => {
-                return Err(StateError::StaleSerial {
-                    location,
-                    stored: e.serial,
-                    given: snapshot.serial,
-                });
-            }
-            None if snapshot.serial == 0 => {
-                return Err(StateError::StaleSerial {
-                    location,
-                    stored: 0,
-                    given: 0,
-                });
-            }
-            _ => {}
-        }
-        verify_integrity(snapshot).map_err(|v| StateError::from_violation(&location, None, v))?;
-        let bytes = encode(snapshot, &location)?;
+        let bytes = apprun_state::prepare_write(snapshot, expected, &location)?;
 
         let current = self.read_current()?;
         self.check_expectation(current.as_ref().map(|(_, s)| s), snapshot, expected)?;
