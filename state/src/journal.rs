@@ -27,6 +27,49 @@ pub enum Outcome {
     Failed,
 }
 
+/// One entry of a batch for [`Journal::record`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entry {
+    /// Like [`Journal::begin`].
+    Begin(PendingOp),
+    /// Like [`Journal::complete`].
+    Complete(OpId, Outcome),
+}
+
+/// Completes pending operation `id` in `snapshot` (no write).
+fn complete_in(
+    snapshot: &mut Snapshot,
+    location: &str,
+    id: &OpId,
+    outcome: Outcome,
+) -> Result<(), StateError> {
+    let Some(op) = snapshot.pending_op(id).cloned() else {
+        return Err(StateError::UnknownPendingOp {
+            location: location.to_owned(),
+            id: id.to_string(),
+        });
+    };
+    if let Outcome::Applied(r) = &outcome
+        && r.address != op.address
+    {
+        return Err(StateError::InvalidRecord {
+            location: location.to_owned(),
+            address: r.address.clone(),
+            reason: format!("it completes operation {id} on {}", op.address),
+            backup: None,
+        });
+    }
+    snapshot.pending.retain(|p| &p.id != id);
+    match outcome {
+        Outcome::Applied(r) => snapshot.upsert(r),
+        Outcome::Deleted => {
+            snapshot.remove(&op.address);
+        }
+        Outcome::Failed => {}
+    }
+    Ok(())
+}
+
 /// A writer's view of one state: the last snapshot it read or wrote.
 #[derive(Debug)]
 pub struct Journal<'s, S: Storage + ?Sized> {
@@ -75,33 +118,59 @@ impl<'s, S: Storage + ?Sized> Journal<'s, S> {
     /// Durably records the outcome of pending operation `id` and removes it, in
     /// one atomic write.
     pub fn complete(&mut self, id: &OpId, outcome: Outcome) -> Result<(), StateError> {
+        self.record(vec![Entry::Complete(id.clone(), outcome)])
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    /// Records several begins and completions in ONE atomic write (the apply
+    /// loop batches the entries that arrive together, so many concurrent
+    /// changes cost one fsync instead of one each). Each entry is checked as
+    /// `begin`/`complete` would check it; one result per entry, in order. An
+    /// entry that fails its check is left out; a failed write fails them all.
+    pub fn record(&mut self, entries: Vec<Entry>) -> Vec<Result<(), StateError>> {
         let location = self.store.location();
-        let Some(op) = self.snapshot.pending_op(id).cloned() else {
-            return Err(StateError::UnknownPendingOp {
-                location,
-                id: id.to_string(),
-            });
-        };
-        if let Outcome::Applied(r) = &outcome
-            && r.address != op.address
-        {
-            return Err(StateError::InvalidRecord {
-                location,
-                address: r.address.clone(),
-                reason: format!("it completes operation {id} on {}", op.address),
-                backup: None,
+        let mut next = self.snapshot.clone();
+        let mut results: Vec<Result<(), StateError>> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            results.push(match entry {
+                Entry::Begin(op) => {
+                    next.pending.push(op);
+                    Ok(())
+                }
+                Entry::Complete(id, outcome) => complete_in(&mut next, &location, &id, outcome),
             });
         }
-        self.change(|s| {
-            s.pending.retain(|p| &p.id != id);
-            match outcome {
-                Outcome::Applied(r) => s.upsert(r),
-                Outcome::Deleted => {
-                    s.remove(&op.address);
-                }
-                Outcome::Failed => {}
+        if next == self.snapshot {
+            return results;
+        }
+        next.serial = self.snapshot.serial + 1;
+        let written = verify_integrity(&next)
+            .map_err(|v| StateError::from_violation(&location, None, v))
+            .and_then(|()| self.store.write(&next, self.stored.as_ref()));
+        match written {
+            Ok(()) => {
+                self.stored = Some(next.generation());
+                self.snapshot = next;
+                results
             }
-        })
+            Err(error) => {
+                let message = error.to_string();
+                let mut first = Some(error);
+                results
+                    .into_iter()
+                    .map(|r| {
+                        r.and_then(|()| {
+                            Err(first.take().unwrap_or_else(|| StateError::Backend {
+                                location: location.clone(),
+                                detail: message.clone(),
+                                source: None,
+                            }))
+                        })
+                    })
+                    .collect()
+            }
+        }
     }
 
     /// Applies any other change (e.g. a refresh) as one write. Writes nothing

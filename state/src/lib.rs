@@ -37,7 +37,7 @@ mod store;
 pub use clock::{format_rfc3339, now_rfc3339};
 pub use error::{LockError, StateError};
 pub use integrity::{Violation, verify_integrity};
-pub use journal::{Journal, Outcome};
+pub use journal::{Entry, Journal, Outcome};
 pub use local::LocalStore;
 pub use lock::{LockGuard, LockId, LockInfo, LockRelease, LockRequest, LockStatus, StaleLock};
 pub use secret_digest::{DigestKey, SecretDigest};

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use apprun_schema::{Address, Stack};
 use apprun_state::{
-    DigestKey, Journal, OpId, Outcome, PendingAction, PendingOp, Resource, StateError, Storage,
+    DigestKey, Entry, Journal, OpId, Outcome, PendingAction, PendingOp, Resource, StateError,
+    Storage,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -871,15 +872,21 @@ pub async fn apply<P: Provider + 'static, S: Storage + ?Sized>(
         }
         tokio::select! {
             Some(request) = rx.recv() => {
-                match request {
-                    JournalRequest::Begin(op, reply) => {
-                        let result = write_blocking(|| journal.begin(op));
-                        let _ = reply.send(result);
-                    }
-                    JournalRequest::Complete(id, outcome, reply) => {
-                        let result = write_blocking(|| journal.complete(&id, outcome));
-                        let _ = reply.send(result);
-                    }
+                // Everything that arrived together goes into one write.
+                let mut batch = vec![request];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let (entries, replies): (Vec<Entry>, Vec<_>) = batch
+                    .into_iter()
+                    .map(|request| match request {
+                        JournalRequest::Begin(op, reply) => (Entry::Begin(op), reply),
+                        JournalRequest::Complete(id, outcome, reply) => (Entry::Complete(id, outcome), reply),
+                    })
+                    .unzip();
+                let results = write_blocking(|| journal.record(entries));
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
             }
             Some(joined) = tasks.join_next() => {
