@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let out = Output::new(cli.color, cli.format);
     let _ = targets::SECRETS_FILE.set(cli.secrets_file.clone());
+    let _ = targets::MAX_RPS.set(cli.max_rps);
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, &out),
         Command::Plan(args) => commands::plan::run(args, &out),

@@ -43,5 +43,12 @@ pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliErro
 /// The AWS provider from the standard configuration chain: credentials,
 /// profile, region, and `AWS_ENDPOINT_URL[_<SERVICE>]` endpoints.
 pub async fn aws() -> Result<apprun_aws::AwsProvider, CliError> {
-    Ok(apprun_aws::AwsProvider::from_env(apprun_aws::Settings::default()).await)
+    let settings = apprun_aws::Settings {
+        max_requests_per_second: MAX_RPS.get().copied().flatten().filter(|r| *r > 0.0),
+        ..apprun_aws::Settings::default()
+    };
+    Ok(apprun_aws::AwsProvider::from_env(settings).await)
 }
+
+/// The `--max-rps` given on the command line (set once by `main`).
+pub static MAX_RPS: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();

@@ -482,14 +482,20 @@ async fn run() {
     emu.admin()
         .add_fault(FaultRule::new(None, Fault::ThrottleAboveRps { rps }))
         .unwrap();
-    for adaptive in [false, true] {
+    // Standard retry, adaptive retry, and apprun's client-side pacer at 95%
+    // of R (the pacer spaces calls evenly; the margin absorbs arrival jitter).
+    for (adaptive, limit, stack) in [
+        (false, None, "ratea"),
+        (true, None, "rateb"),
+        (false, Some(rps * 0.95), "ratec"),
+    ] {
         emu.admin().clear_requests();
         let settings = Settings {
             adaptive_retry: adaptive,
+            max_requests_per_second: limit,
             ..bench_settings()
         };
         let provider = support::provider_with(&emu.endpoint_url(), &moto.url(), settings);
-        let stack = if adaptive { "rateb" } else { "ratea" };
         let run = run_apply(
             &stack_text(stack, groups, &subnet, &sg),
             provider,
@@ -508,6 +514,7 @@ async fn run() {
             "{}",
             json!({
                 "bench": "apply_120_rate_limited", "rps": rps, "adaptive_retry": adaptive,
+                "client_limit_rps": limit,
                 "parallelism": parallelism, "wall_s": run.wall,
                 "apprunner_calls_answered": answered, "throttled_attempts": throttled,
                 "other_errors": other_errors, "calls_over_rps_s": ideal, "ratio": run.wall / ideal,

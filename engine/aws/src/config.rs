@@ -70,6 +70,10 @@ pub struct Settings {
     pub read_after_create: Duration,
     /// Endpoint overrides.
     pub endpoints: Endpoints,
+    /// Client-side limit on requests per second to each AWS service (App
+    /// Runner, IAM, EC2, ECR each get this rate; retries count). `None`: no
+    /// limit beyond the SDK's retry budget.
+    pub max_requests_per_second: Option<f64>,
 }
 
 impl Default for Settings {
@@ -87,6 +91,7 @@ impl Default for Settings {
             iam_propagation: Duration::from_secs(120),
             read_after_create: Duration::from_secs(30),
             endpoints: Endpoints::default(),
+            max_requests_per_second: None,
         }
     }
 }
@@ -108,6 +113,7 @@ impl Settings {
             iam_propagation: Duration::from_secs(2),
             read_after_create: Duration::from_secs(2),
             endpoints: Endpoints::default(),
+            max_requests_per_second: None,
         }
     }
 
@@ -147,10 +153,16 @@ pub(crate) struct Clients {
 }
 
 macro_rules! client {
-    ($sdk:ident, $config:expr, $settings:expr, $endpoint:expr, $retry:expr) => {{
+    ($sdk:ident, $config:expr, $settings:expr, $endpoint:expr, $retry:expr, $pacer:expr) => {{
         let mut builder = $sdk::config::Builder::from($config)
             .retry_config($retry)
             .timeout_config($settings.timeout_config());
+        if let Some(pacer) = $pacer {
+            let http = $config
+                .http_client()
+                .unwrap_or_else(crate::rate_limit::default_https_client);
+            builder = builder.http_client(crate::rate_limit::Limited::new(http, pacer.clone()));
+        }
         if let Some(url) = $endpoint {
             builder = builder.endpoint_url(url.clone());
         }
@@ -163,26 +175,35 @@ impl Clients {
         let retry = settings.retry_config();
         let once = RetryConfig::disabled();
         let e = &settings.endpoints;
+        // One pacer per service, shared by its retrying and its once client.
+        let pacer = || {
+            settings
+                .max_requests_per_second
+                .map(crate::rate_limit::Pacer::new)
+        };
+        let (apprunner, iam, ec2, ecr) = (pacer(), pacer(), pacer(), pacer());
         Clients {
             apprunner: client!(
                 aws_sdk_apprunner,
                 config,
                 settings,
                 &e.apprunner,
-                retry.clone()
+                retry.clone(),
+                &apprunner
             ),
             apprunner_once: client!(
                 aws_sdk_apprunner,
                 config,
                 settings,
                 &e.apprunner,
-                once.clone()
+                once.clone(),
+                &apprunner
             ),
-            iam: client!(aws_sdk_iam, config, settings, &e.iam, retry.clone()),
-            iam_once: client!(aws_sdk_iam, config, settings, &e.iam, once.clone()),
-            ec2: client!(aws_sdk_ec2, config, settings, &e.ec2, retry.clone()),
-            ecr: client!(aws_sdk_ecr, config, settings, &e.ecr, retry),
-            ecr_once: client!(aws_sdk_ecr, config, settings, &e.ecr, once),
+            iam: client!(aws_sdk_iam, config, settings, &e.iam, retry.clone(), &iam),
+            iam_once: client!(aws_sdk_iam, config, settings, &e.iam, once.clone(), &iam),
+            ec2: client!(aws_sdk_ec2, config, settings, &e.ec2, retry.clone(), &ec2),
+            ecr: client!(aws_sdk_ecr, config, settings, &e.ecr, retry, &ecr),
+            ecr_once: client!(aws_sdk_ecr, config, settings, &e.ecr, once, &ecr),
         }
     }
 }

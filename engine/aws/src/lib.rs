@@ -22,6 +22,7 @@ mod autoscaling;
 mod config;
 mod error;
 mod provider;
+mod rate_limit;
 mod repositories;
 mod retry;
 mod roles;
