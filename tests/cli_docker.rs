@@ -397,3 +397,65 @@ fn docker_target_full_cycle() {
         .unwrap();
     assert!(networks.stdout.is_empty());
 }
+
+#[test]
+fn editing_the_build_context_is_drift_and_apply_redeploys() {
+    if !docker_available() {
+        return;
+    }
+    let stack = Stack::new(&format!("ctx{}", std::process::id()));
+    stack.write(1, "same", false);
+    let out = stack.apply();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = stack.port();
+    assert!(get(port, "/").unwrap().1.contains("message=same"));
+    // The stack is unchanged; only the code in the build context changes.
+    std::fs::write(
+        stack.dir.path().join("app/Dockerfile"),
+        "FROM apprun/echo:latest\nENV PORT=8080\nENV GREETING=edited\n",
+    )
+    .unwrap();
+    let plan = apprun()
+        .args(["plan", "--refresh", "--target", "docker", &stack.file()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains("the build context changed since the last deployment"),
+        "{text}"
+    );
+    let before = stack.replicas();
+    let out = stack.apply();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = stack.replicas();
+    assert!(
+        after.iter().all(|r| !before.contains(r)),
+        "the replicas were not replaced"
+    );
+    assert_eq!(stack.port(), port);
+    let plan = apprun()
+        .args([
+            "plan",
+            "--refresh",
+            "--detailed-exitcode",
+            "--target",
+            "docker",
+            &stack.file(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+}

@@ -27,6 +27,8 @@ pub const FRONT_DOOR_LIMITS: &str = "apprun.front-door.limits";
 /// The resource's physical name (replicas; set by the provider), so that a
 /// renamed service's successor is told apart from its predecessor.
 pub const NAME: &str = "apprun.name";
+/// Digest of the build context a replica's image was built from.
+pub const BUILD_DIGEST: &str = "apprun.build-digest";
 /// How many replicas the deployment asked for (replicas; set by the provider).
 pub const REPLICAS: &str = "apprun.replicas";
 

@@ -21,6 +21,7 @@
 //! `no-new-privileges`; secret values never reach a label, a log line or an
 //! error message.
 
+pub mod context_digest;
 pub mod deploy;
 pub mod engine;
 pub mod error;

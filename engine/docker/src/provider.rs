@@ -235,6 +235,10 @@ impl DockerProvider {
                 address,
                 &format!("building {tag} from {}", context.display()),
             );
+            if let Some(digest) = crate::context_digest::context_digest(context) {
+                spec.labels
+                    .insert(crate::labels::BUILD_DIGEST.to_string(), digest);
+            }
         }
         let progress = request.progress.clone();
         let report_to = address.clone();
@@ -415,12 +419,20 @@ impl Provider for DockerProvider {
                     .and_then(arn::parse)
                     .filter(|a| a.kind == Kind::VpcConnector)
                     .map(|a| network_name(&a.stack, &a.key));
+                let build_digest = recorded
+                    .get("build")
+                    .and_then(|b| b.get("context"))
+                    .and_then(Value::as_str)
+                    .and_then(|context| {
+                        crate::context_digest::context_digest(&self.base_dir.join(context))
+                    });
                 let query = observe::ServiceQuery {
                     stack,
                     address: &address,
                     recorded,
                     secrets,
                     network,
+                    build_digest,
                 };
                 let view = observe::observe_service(&self.engine, &query)
                     .await

@@ -33,6 +33,9 @@ pub(crate) struct ServiceQuery<'a> {
     pub secrets: Option<BTreeMap<String, Secret>>,
     /// The Docker network the replicas must be on (from `vpc_connector`).
     pub network: Option<String>,
+    /// The digest of the service's build context as it is now (`None`: no
+    /// build, or unreadable).
+    pub build_digest: Option<String>,
 }
 
 /// The fields read from the first running replica.
@@ -105,6 +108,15 @@ pub(crate) async fn observe_service(
     }
     if current.is_empty() {
         drift.push("no replica exists".to_string());
+    }
+    if let Some(now) = &query.build_digest
+        && current.iter().any(|r| {
+            r.labels
+                .get(labels::BUILD_DIGEST)
+                .is_some_and(|built| built != now)
+        })
+    {
+        drift.push("the build context changed since the last deployment".to_string());
     }
     let expected = current
         .iter()
