@@ -770,3 +770,37 @@ async fn secrets_never_appear_in_errors() {
         json!({"row": "T12", "provider": "aws-emulator", "channels": ["error", "error debug", "request debug", "provider debug", "progress"], "canary_occurrences": 0}),
     );
 }
+
+#[tokio::test]
+async fn a_service_not_visible_yet_after_create_is_not_taken_for_deleted() {
+    let emu = support::emulator().await;
+    let p = support::provider(&emu.endpoint_url(), &emu.endpoint_url());
+    let (r, attrs) = web();
+    let deps = BTreeMap::new();
+    let (prog, _) = support::progress();
+    // Eventual consistency: the first three DescribeService calls after the
+    // create answer ResourceNotFoundException.
+    emu.admin()
+        .add_fault(FaultRule::new(Some("DescribeService"), Fault::NotFound).times(3))
+        .unwrap();
+    let applied = p
+        .create(&support::request("shop", &r, &attrs, &deps, prog.clone()))
+        .await
+        .unwrap();
+    let not_found_answers = emu
+        .admin()
+        .requests()
+        .iter()
+        .filter(|e| e.operation == "DescribeService" && e.fault.as_deref() == Some("not_found"))
+        .count();
+    let observed = p
+        .read(Kind::Service, &applied.physical_id, &attrs)
+        .await
+        .unwrap();
+    assert!(observed.is_some(), "a visible service reads back");
+    assert_eq!(emu.admin().count("CreateService"), 1, "no second create");
+    row(json!({"row": "T15", "not_found_answers": not_found_answers, "false_deleted_verdicts": 0}));
+    p.delete(Kind::Service, &applied.physical_id, &attrs, prog)
+        .await
+        .unwrap();
+}

@@ -136,6 +136,10 @@ pub enum Fault {
     FailOperation,
     /// The deployment this request starts fails and its rollback fails (`ROLLBACK_FAILED`).
     RollbackFailed,
+    /// Answer `ResourceNotFoundException` without looking: eventual
+    /// consistency right after a create (RELIABILITY T15), e.g. on
+    /// `DescribeService` with `times: 3`.
+    NotFound,
 }
 
 fn default_server_status() -> u16 {
@@ -177,6 +181,7 @@ pub(crate) enum Action {
     },
     Drop,
     CommitThenDrop,
+    NotFound,
 }
 
 impl Action {
@@ -186,6 +191,7 @@ impl Action {
             Action::ServerError { .. } => "server_error",
             Action::Drop => "drop_connection",
             Action::CommitThenDrop => "commit_then_drop",
+            Action::NotFound => "not_found",
         }
     }
 }
@@ -304,13 +310,19 @@ impl FaultPlan {
                 Fault::CommitThenDrop => decision.action = Some(Action::CommitThenDrop),
                 Fault::FailOperation => decision.scripted = Some(Outcome::Fail),
                 Fault::RollbackFailed => decision.scripted = Some(Outcome::RollbackFailed),
+                Fault::NotFound => decision.action = Some(Action::NotFound),
                 Fault::ThrottleAboveRps { .. } => {}
             }
         }
         // A request that never reaches the handler starts no operation.
         if matches!(
             decision.action,
-            Some(Action::Throttle { .. } | Action::ServerError { .. } | Action::Drop)
+            Some(
+                Action::Throttle { .. }
+                    | Action::ServerError { .. }
+                    | Action::Drop
+                    | Action::NotFound
+            )
         ) {
             decision.scripted = None;
         }

@@ -423,6 +423,11 @@ async fn handle(
             };
             finish(&shared, entry, Err(err))
         }
+        Some(Action::NotFound) => {
+            let err =
+                ApiError::not_found("the resource does not exist (injected: not visible yet)");
+            finish(&shared, entry, Err(err))
+        }
         Some(Action::Drop) => {
             lock(&shared.log).push(entry);
             dropper.notify_one();
