@@ -52,3 +52,11 @@ pub async fn aws() -> Result<apprun_aws::AwsProvider, CliError> {
 
 /// The `--max-rps` given on the command line (set once by `main`).
 pub static MAX_RPS: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+
+/// The multi-threaded runtime commands that talk to a provider run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Write)
+}

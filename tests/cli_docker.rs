@@ -7,33 +7,17 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
+use support::docker_available;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-
-fn docker_available() -> bool {
-    let ok = std::process::Command::new("docker")
-        .arg("info")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-        || Path::new("/var/run/docker.sock").exists();
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but no Docker Engine is reachable"
-        );
-        eprintln!(
-            "SKIPPED: no Docker Engine; start one (or set DOCKER_HOST) to run the Docker end-to-end test"
-        );
-    }
-    ok
-}
 
 fn apprun() -> Command {
     let mut cmd = Command::cargo_bin("apprun").unwrap();

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::Path;
+mod support;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -17,12 +17,7 @@ fn apprun() -> Command {
 
 #[test]
 fn a_removed_service_is_imported_back_by_its_id() {
-    if !Path::new("/var/run/docker.sock").exists() && std::env::var_os("DOCKER_HOST").is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but no Docker Engine"
-        );
-        eprintln!("SKIPPED: no Docker Engine");
+    if !support::docker_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -6,25 +6,16 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
+use support::docker_available;
+
 use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use apprun_state::{LocalStore, Storage};
 use assert_cmd::cargo::CommandCargoExt;
-
-fn docker_available() -> bool {
-    let ok =
-        Path::new("/var/run/docker.sock").exists() || std::env::var_os("DOCKER_HOST").is_some();
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but no Docker Engine is reachable"
-        );
-        eprintln!("SKIPPED: no Docker Engine; start one to run the interrupt test");
-    }
-    ok
-}
 
 /// Four services whose servers take 1.5 s to start: applied one at a time,
 /// each deployment takes at least that long.

@@ -6,16 +6,14 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use apprun_engine::desired::desired;
-use apprun_engine::graph::Graph;
-use apprun_engine::plan::resolve_references;
-use apprun_engine::record::recorded;
 use apprun_engine::render;
 use apprun_engine::{Observation, PlanInput, PlanOptions, plan, stack_digest};
-use apprun_schema::{Address, Kind, Stack, VarInputs};
+use apprun_schema::{Address, Stack, VarInputs};
 use apprun_state::{DigestKey, Lineage, OpId, PendingAction, PendingOp, Snapshot};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,68 +53,6 @@ fn load(path: &Path) -> Stack {
         .unwrap_or_else(|e| panic!("{}: {e:#?}", path.display()))
 }
 
-/// Outputs a fake provider gives each kind.
-pub fn fake_outputs(address: &Address, name: &str) -> BTreeMap<String, Value> {
-    let account = "111122223333";
-    let (arn, extra): (String, Vec<(&str, String)>) = match address.kind {
-        Kind::Repository => (
-            format!("arn:aws:ecr:us-east-1:{account}:repository/{name}"),
-            vec![(
-                "uri",
-                format!("{account}.dkr.ecr.us-east-1.amazonaws.com/{name}"),
-            )],
-        ),
-        Kind::Role => (format!("arn:aws:iam::{account}:role/{name}"), vec![]),
-        Kind::VpcConnector => (
-            format!(
-                "arn:aws:apprunner:us-east-1:{account}:vpcconnector/{name}/1/0123456789abcdef0123456789abcdef"
-            ),
-            vec![("revision", "1".to_string())],
-        ),
-        Kind::AutoScaling => (
-            format!(
-                "arn:aws:apprunner:us-east-1:{account}:autoscalingconfiguration/{name}/1/0123456789abcdef0123456789abcdef"
-            ),
-            vec![("revision", "1".to_string())],
-        ),
-        Kind::Service => (
-            format!(
-                "arn:aws:apprunner:us-east-1:{account}:service/{name}/0123456789abcdef0123456789abcdef"
-            ),
-            vec![
-                ("id", "0123456789abcdef0123456789abcdef".to_string()),
-                ("url", format!("{name}.us-east-1.awsapprunner.com")),
-            ],
-        ),
-    };
-    let mut outputs: BTreeMap<String, Value> = extra
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
-    outputs.insert("arn".into(), json!(arn));
-    outputs.insert("name".into(), json!(name));
-    outputs
-}
-
-/// Records `stack` as fully applied, the way apply would.
-fn fake_apply(stack: &Stack) -> Snapshot {
-    let key = DigestKey::from_bytes([1; 32]);
-    let mut snapshot = Snapshot::with_identity(Lineage::new("golden-lineage"), key.clone());
-    snapshot.serial = 3;
-    let resources = desired(stack);
-    let graph = Graph::from_desired(&resources);
-    let mut known = BTreeMap::new();
-    for address in graph.topological() {
-        let resource = resources.iter().find(|r| r.address == address).unwrap();
-        let resolved = resolve_references(&resource.attributes, &known);
-        let outputs = fake_outputs(&address, &resource.name);
-        let arn = outputs["arn"].as_str().unwrap().to_string();
-        snapshot.upsert(recorded(resource, &resolved, &arn, outputs.clone(), &key));
-        known.insert(address, Some(outputs));
-    }
-    snapshot
-}
-
 fn set_path(value: &mut Value, path: &str, new: Value) {
     let mut current = value;
     let parts: Vec<&str> = path.split('.').collect();
@@ -132,10 +68,16 @@ fn run_case(dir: &Path) -> (String, String, String) {
     let case: Case = std::fs::read_to_string(dir.join("case.yaml"))
         .map(|t| serde_saphyr::from_str(&t).unwrap())
         .unwrap_or_default();
-    let mut state = dir
-        .join("before.yaml")
-        .exists()
-        .then(|| fake_apply(&load(&dir.join("before.yaml"))));
+    let mut state = dir.join("before.yaml").exists().then(|| {
+        support::fake_applied(
+            &load(&dir.join("before.yaml")),
+            Snapshot::with_identity(
+                Lineage::new("golden-lineage"),
+                DigestKey::from_bytes([1; 32]),
+            ),
+            3,
+        )
+    });
     if let Some(state) = &mut state {
         for (i, p) in case.pending.iter().enumerate() {
             let action: PendingAction = serde_json::from_value(json!(p.action)).unwrap();

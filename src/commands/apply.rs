@@ -56,10 +56,7 @@ pub fn run(args: &ApplyArgs, destroy: bool, out: &Output) -> Result<u8, CliError
         options,
         operation: if destroy { "destroy" } else { "apply" },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Write)?;
+    let runtime = crate::targets::runtime()?;
     runtime.block_on(async {
         let stack_dir = job
             .stack_file

@@ -17,13 +17,6 @@ use crate::error::{CliError, exit};
 use crate::output::Output;
 use crate::{stack_input, state_access, targets};
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Write)
-}
-
 /// Reads every recorded resource, a few at a time.
 pub async fn read_all<P: Provider + 'static>(
     provider: Arc<P>,
@@ -104,7 +97,7 @@ pub fn run_drift(args: &DriftArgs, out: &Output) -> Result<u8, CliError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let report = runtime()?.block_on(async {
+    let report = targets::runtime()?.block_on(async {
         let reads = targets::dispatch!(args.state.target, &dir, |provider| Ok::<_, CliError>(
             read_all(provider, &state).await
         ))?;
@@ -143,7 +136,7 @@ pub fn run_refresh(args: &StateArgs, out: &Output) -> Result<u8, CliError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let reads = runtime()?.block_on(async {
+    let reads = targets::runtime()?.block_on(async {
         targets::dispatch!(args.target, &dir, |provider| Ok::<_, CliError>(
             read_all(provider, &state).await
         ))
@@ -219,7 +212,7 @@ pub fn run_import(address: &str, id: &str, args: &StateArgs, out: &Output) -> Re
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let observed = runtime()?.block_on(async {
+    let observed = targets::runtime()?.block_on(async {
         targets::dispatch!(args.target, &dir, |provider| provider
             .read(parsed.kind, id, &serde_json::Value::Null)
             .await

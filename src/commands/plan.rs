@@ -50,10 +50,7 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
                 .parent()
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(CliError::Write)?;
+            let runtime = crate::targets::runtime()?;
             Some(runtime.block_on(async {
                 crate::targets::dispatch!(args.target, &dir, |provider| Ok::<_, CliError>(
                     super::drift::observe(provider, snapshot).await

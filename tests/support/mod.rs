@@ -9,55 +9,58 @@ use apprun_engine::desired::desired;
 use apprun_engine::graph::Graph;
 use apprun_engine::plan::resolve_references;
 use apprun_engine::record::recorded;
-use apprun_schema::{Address, Kind, VarInputs};
+use apprun_schema::{Address, Kind, Stack, VarInputs};
 use apprun_state::{LocalStore, Snapshot, Storage};
 use serde_json::{Value, json};
 
 /// Outputs a fake provider gives each kind.
 pub fn fake_outputs(address: &Address, name: &str) -> BTreeMap<String, Value> {
     let account = "111122223333";
-    let arn = match address.kind {
-        Kind::Repository => format!("arn:aws:ecr:us-east-1:{account}:repository/{name}"),
-        Kind::Role => format!("arn:aws:iam::{account}:role/{name}"),
-        Kind::VpcConnector => format!(
-            "arn:aws:apprunner:us-east-1:{account}:vpcconnector/{name}/1/0123456789abcdef0123456789abcdef"
+    let (arn, extra): (String, Vec<(&str, String)>) = match address.kind {
+        Kind::Repository => (
+            format!("arn:aws:ecr:us-east-1:{account}:repository/{name}"),
+            vec![(
+                "uri",
+                format!("{account}.dkr.ecr.us-east-1.amazonaws.com/{name}"),
+            )],
         ),
-        Kind::AutoScaling => format!(
-            "arn:aws:apprunner:us-east-1:{account}:autoscalingconfiguration/{name}/1/0123456789abcdef0123456789abcdef"
+        Kind::Role => (format!("arn:aws:iam::{account}:role/{name}"), vec![]),
+        Kind::VpcConnector => (
+            format!(
+                "arn:aws:apprunner:us-east-1:{account}:vpcconnector/{name}/1/0123456789abcdef0123456789abcdef"
+            ),
+            vec![("revision", "1".to_string())],
         ),
-        Kind::Service => format!(
-            "arn:aws:apprunner:us-east-1:{account}:service/{name}/0123456789abcdef0123456789abcdef"
+        Kind::AutoScaling => (
+            format!(
+                "arn:aws:apprunner:us-east-1:{account}:autoscalingconfiguration/{name}/1/0123456789abcdef0123456789abcdef"
+            ),
+            vec![("revision", "1".to_string())],
+        ),
+        Kind::Service => (
+            format!(
+                "arn:aws:apprunner:us-east-1:{account}:service/{name}/0123456789abcdef0123456789abcdef"
+            ),
+            vec![
+                ("id", "0123456789abcdef0123456789abcdef".to_string()),
+                ("url", format!("{name}.us-east-1.awsapprunner.com")),
+            ],
         ),
     };
-    let mut outputs = BTreeMap::new();
-    outputs.insert("arn".to_string(), json!(arn));
-    outputs.insert("name".to_string(), json!(name));
-    match address.kind {
-        Kind::Repository => {
-            outputs.insert(
-                "uri".into(),
-                json!(format!("{account}.dkr.ecr.us-east-1.amazonaws.com/{name}")),
-            );
-        }
-        Kind::Service => {
-            outputs.insert(
-                "url".into(),
-                json!(format!("{name}.us-east-1.awsapprunner.com")),
-            );
-            outputs.insert("id".into(), json!("0123456789abcdef0123456789abcdef"));
-        }
-        _ => {}
-    }
+    let mut outputs: BTreeMap<String, Value> = extra
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    outputs.insert("arn".into(), json!(arn));
+    outputs.insert("name".into(), json!(name));
     outputs
 }
 
-/// Writes a state for `stack_file` on `target` as if it had been applied.
-pub fn fake_applied_state(stack_file: &Path, target: &str) -> LocalStore {
-    let text = std::fs::read_to_string(stack_file).unwrap();
-    let stack = apprun_schema::load(&text, &VarInputs::new()).unwrap();
-    let store = LocalStore::for_stack(stack_file, &stack.stack.value, target).unwrap();
-    let mut snapshot = Snapshot::fresh().unwrap();
-    let resources = desired(&stack);
+/// `snapshot` with every resource of `stack` recorded as a fake apply
+/// would record it, at `serial`.
+pub fn fake_applied(stack: &Stack, mut snapshot: Snapshot, serial: u64) -> Snapshot {
+    let key = snapshot.digest_key.clone();
+    let resources = desired(stack);
     let graph = Graph::from_desired(&resources);
     let mut known = BTreeMap::new();
     for address in graph.topological() {
@@ -65,16 +68,36 @@ pub fn fake_applied_state(stack_file: &Path, target: &str) -> LocalStore {
         let resolved = resolve_references(&resource.attributes, &known);
         let outputs = fake_outputs(&address, &resource.name);
         let arn = outputs["arn"].as_str().unwrap().to_string();
-        snapshot.upsert(recorded(
-            resource,
-            &resolved,
-            &arn,
-            outputs.clone(),
-            &snapshot.digest_key.clone(),
-        ));
+        snapshot.upsert(recorded(resource, &resolved, &arn, outputs.clone(), &key));
         known.insert(address, Some(outputs));
     }
-    snapshot.serial = 1;
+    snapshot.serial = serial;
+    snapshot
+}
+
+/// Whether a Docker Engine is reachable; without one, a Docker test skips
+/// with a message, except under `CI=true`, where it fails.
+pub fn docker_available() -> bool {
+    let ok =
+        Path::new("/var/run/docker.sock").exists() || std::env::var_os("DOCKER_HOST").is_some();
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no Docker Engine is reachable"
+        );
+        eprintln!(
+            "SKIPPED: no Docker Engine; start one (or set DOCKER_HOST) to run the Docker tests"
+        );
+    }
+    ok
+}
+
+/// Writes a state for `stack_file` on `target` as if it had been applied.
+pub fn fake_applied_state(stack_file: &Path, target: &str) -> LocalStore {
+    let text = std::fs::read_to_string(stack_file).unwrap();
+    let stack = apprun_schema::load(&text, &VarInputs::new()).unwrap();
+    let store = LocalStore::for_stack(stack_file, &stack.stack.value, target).unwrap();
+    let snapshot = fake_applied(&stack, Snapshot::fresh().unwrap(), 1);
     store.write(&snapshot, None).unwrap();
     store
 }
