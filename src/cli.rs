@@ -21,10 +21,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "APPRUN_SECRETS_FILE")]
     pub secrets_file: Option<PathBuf>,
 
-    /// AWS target: at most this many requests per second to each AWS service
-    /// (App Runner, IAM, EC2, ECR), retries included. Default: no client-side limit.
-    #[arg(long, global = true, value_name = "N", env = "APPRUN_MAX_RPS")]
-    pub max_rps: Option<f64>,
+    /// AWS target: at most N requests per second to each AWS service, retries
+    /// included; `apprunner=N` (also iam, ec2, ecr) limits one service, and
+    /// `5,apprunner=19` combines both. Default: no client-side limit.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N|SERVICE=N,...",
+        env = "APPRUN_MAX_RPS"
+    )]
+    pub max_rps: Option<apprun_aws::RateLimits>,
 
     /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

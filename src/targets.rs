@@ -44,14 +44,15 @@ pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliErro
 /// profile, region, and `AWS_ENDPOINT_URL[_<SERVICE>]` endpoints.
 pub async fn aws() -> Result<apprun_aws::AwsProvider, CliError> {
     let settings = apprun_aws::Settings {
-        max_requests_per_second: MAX_RPS.get().copied().flatten().filter(|r| *r > 0.0),
+        rate_limits: MAX_RPS.get().cloned().flatten().unwrap_or_default(),
         ..apprun_aws::Settings::default()
     };
     Ok(apprun_aws::AwsProvider::from_env(settings).await)
 }
 
 /// The `--max-rps` given on the command line (set once by `main`).
-pub static MAX_RPS: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+pub static MAX_RPS: std::sync::OnceLock<Option<apprun_aws::RateLimits>> =
+    std::sync::OnceLock::new();
 
 /// The multi-threaded runtime commands that talk to a provider run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

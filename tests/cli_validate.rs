@@ -141,3 +141,33 @@ fn completions_and_version() {
         .success()
         .stdout(predicate::str::starts_with("apprun "));
 }
+
+#[test]
+fn max_rps_takes_one_rate_or_per_service_rates_and_names_what_is_wrong() {
+    for good in ["19", "apprunner=19", "5,apprunner=19,iam=2"] {
+        apprun()
+            .args(["--max-rps", good, "validate", "examples/hello/apprun.yaml"])
+            .assert()
+            .success();
+    }
+    apprun()
+        .args([
+            "--max-rps",
+            "s3=4",
+            "validate",
+            "examples/hello/apprun.yaml",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`s3` is not a service apprun calls (apprunner, iam, ec2, ecr)",
+        ));
+    apprun()
+        .env("APPRUN_MAX_RPS", "0")
+        .args(["validate", "examples/hello/apprun.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`0` is not a positive number of requests per second",
+        ));
+}

@@ -141,7 +141,9 @@ impl<'s, S: Storage + ?Sized> Journal<'s, S> {
                 Entry::Complete(id, outcome) => complete_in(&mut next, &location, &id, outcome),
             });
         }
-        if next == self.snapshot {
+        // Every entry that applied changed the snapshot (a begin adds a
+        // pending operation, a completion removes one): write unless none did.
+        if results.iter().all(Result::is_err) {
             return results;
         }
         next.serial = self.snapshot.serial + 1;

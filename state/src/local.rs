@@ -36,6 +36,7 @@ use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::error::{LockError, StateError};
@@ -51,9 +52,16 @@ use crate::store::{Locker, Storage};
 #[derive(Clone, Debug)]
 pub struct LocalStore {
     path: PathBuf,
+    /// The bytes and generation of the document this store last wrote: a
+    /// write whose file still holds exactly those bytes skips decoding them
+    /// again (the compare-and-swap still compares the bytes on disk).
+    last_written: Arc<Mutex<Option<Written>>>,
     #[cfg(feature = "failpoints")]
     failpoints: FailPoints,
 }
+
+/// A document's bytes and the generation they hold.
+type Written = (Vec<u8>, Generation);
 
 /// An I/O failure at a path, before it becomes a [`StateError`] or [`LockError`].
 struct IoFail {
@@ -124,6 +132,7 @@ impl LocalStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         LocalStore {
             path: path.into(),
+            last_written: Arc::new(Mutex::new(None)),
             #[cfg(feature = "failpoints")]
             failpoints: FailPoints::from_env(),
         }
@@ -252,6 +261,55 @@ impl LocalStore {
         }
     }
 
+    /// The stored document's bytes and generation. The bytes are decoded
+    /// (and so verified) unless they are exactly what this store last wrote.
+    fn current_generation(&self) -> Result<Option<Written>, StateError> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return self
+                    .read_current()
+                    .map(|c| c.map(|(b, s)| (b, s.generation())));
+            }
+            Err(e) => return Err(IoFail::at(&self.path, "read")(e).into()),
+        };
+        let known = self
+            .last_written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|(written, _)| *written == bytes)
+            .map(|(_, generation)| generation.clone());
+        let generation = match known {
+            Some(generation) => generation,
+            None => {
+                decode(&bytes, &self.location(), self.backup_location().as_deref())?.generation()
+            }
+        };
+        Ok(Some((bytes, generation)))
+    }
+
+    /// Makes the current document (holding `old`) the backup: a hard link
+    /// to it (its bytes are already on disk), or a copy where links are not
+    /// supported. The directory is synced by the caller.
+    fn keep_backup(&self, dir: &Path, old: &[u8]) -> Result<(), IoFail> {
+        let backup = self.backup_path();
+        let Ok(id) = crate::random::hex_id() else {
+            return replace_atomically(&backup, dir, old);
+        };
+        let mut name = OsString::from(".");
+        name.push(backup.file_name().unwrap_or_default());
+        name.push(format!(".tmp-{}-{}", std::process::id(), &id[..12]));
+        let link = backup.with_file_name(name);
+        if fs::hard_link(&self.path, &link).is_err() {
+            return replace_atomically(&backup, dir, old);
+        }
+        fs::rename(&link, &backup).map_err(|e| {
+            let _ = fs::remove_file(&link);
+            IoFail::at(&backup, "rename a temporary file onto")(e)
+        })
+    }
+
     /// Removes temporary files of the state and backup left by a crashed
     /// writer. Called only under the write-lock, when no write is in flight.
     fn remove_stale_temps(&self) {
@@ -277,7 +335,7 @@ impl LocalStore {
 
     fn check_expectation(
         &self,
-        stored: Option<&Snapshot>,
+        stored: Option<&Generation>,
         snapshot: &Snapshot,
         expected: Option<&Generation>,
     ) -> Result<(), StateError> {
@@ -425,14 +483,14 @@ impl Storage for LocalStore {
             .map_err(IoFail::at(&write_lock_path, "lock"))?;
         self.remove_stale_temps();
 
-        let current = self.read_current()?;
-        self.check_expectation(current.as_ref().map(|(_, s)| s), snapshot, expected)?;
+        let current = self.current_generation()?;
+        self.check_expectation(current.as_ref().map(|(_, g)| g), snapshot, expected)?;
 
         let tmp = write_temp(&self.path, &bytes)?;
         let replaced = (|| {
             self.fail_point(failpoint::AFTER_TEMP_WRITE, &tmp)?;
             if let Some((old, _)) = &current {
-                replace_atomically(&self.backup_path(), &dir, old)?;
+                self.keep_backup(&dir, old)?;
             }
             self.fail_point(failpoint::BEFORE_RENAME, &tmp)?;
             fs::rename(&tmp, &self.path)
@@ -440,6 +498,15 @@ impl Storage for LocalStore {
             self.fail_point(failpoint::AFTER_RENAME, &self.path)?;
             sync_dir(&dir)
         })();
+        let mut last = self
+            .last_written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *last = match &replaced {
+            Ok(()) => Some((bytes, snapshot.generation())),
+            Err(_) => None,
+        };
+        drop(last);
         if replaced.is_err() {
             let _ = fs::remove_file(&tmp);
         }

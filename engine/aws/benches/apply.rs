@@ -239,6 +239,27 @@ async fn emulator() -> RunningEmulator {
         .unwrap()
 }
 
+/// The moto servers, one per service.
+struct Motos {
+    iam: support::Moto,
+    ecr: support::Moto,
+    ec2: support::Moto,
+}
+
+/// The provider against the emulator and the per-service moto servers.
+fn make_provider(emu: &RunningEmulator, moto: &Motos, settings: Settings) -> AwsProvider {
+    let settings = Settings {
+        endpoints: apprun_aws::Endpoints {
+            apprunner: Some(emu.endpoint_url()),
+            iam: Some(moto.iam.url()),
+            ecr: Some(moto.ecr.url()),
+            ec2: Some(moto.ec2.url()),
+        },
+        ..settings
+    };
+    AwsProvider::from_sdk_config(&support::sdk_config(&moto.ec2.url()), settings)
+}
+
 fn bench_settings() -> Settings {
     Settings {
         // Polls start at 50 ms (a quarter of the operation time) and double
@@ -309,8 +330,14 @@ async fn run() {
     let parallelism: usize = env_or("BENCH_PARALLELISM", 32);
     let rps: f64 = env_or("BENCH_RPS", 20.0);
     let drift_services: usize = env_or("BENCH_DRIFT_SERVICES", 500);
-    let moto = support::moto();
-    let ec2 = aws_sdk_ec2::Client::new(&support::sdk_config(&moto.url()));
+    // One moto server per service, as AWS serves IAM, ECR and EC2 from
+    // independent endpoints (one moto process serves one request at a time).
+    let moto = Motos {
+        iam: support::start_moto(),
+        ecr: support::start_moto(),
+        ec2: support::start_moto(),
+    };
+    let ec2 = aws_sdk_ec2::Client::new(&support::sdk_config(&moto.ec2.url()));
     let vpc = ec2
         .create_vpc()
         .cidr_block("10.0.0.0/16")
@@ -353,7 +380,7 @@ async fn run() {
             },
         ))
         .unwrap();
-    let provider = support::provider_with(&emu.endpoint_url(), &moto.url(), bench_settings());
+    let provider = make_provider(&emu, &moto, bench_settings());
 
     // Idle, one resource at a time: the minimal time of each kind's calls
     // (moto's as measured; App Runner's at 200 ms per call).
@@ -445,6 +472,30 @@ async fn run() {
         .map(|(_, (s, e))| e - s)
         .collect();
     let svc_max = service_durations.iter().cloned().fold(0.0, f64::max);
+    // Per kind: first start, last start, first end, last end, longest call.
+    let mut timeline: BTreeMap<String, [f64; 5]> = BTreeMap::new();
+    for (address, (s, e)) in &big.spans {
+        let kind = address.split('.').next().unwrap_or_default().to_string();
+        let t = timeline
+            .entry(kind)
+            .or_insert([f64::MAX, 0.0, f64::MAX, 0.0, 0.0]);
+        t[0] = t[0].min(*s);
+        t[1] = t[1].max(*s);
+        t[2] = t[2].min(*e);
+        t[3] = t[3].max(*e);
+        t[4] = t[4].max(e - s);
+    }
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    let timeline: BTreeMap<String, Value> = timeline
+        .into_iter()
+        .map(|(k, t)| {
+            (
+                k,
+                json!({"first_start_s": round(t[0]), "last_start_s": round(t[1]),
+                       "first_end_s": round(t[2]), "last_end_s": round(t[3]), "longest_s": round(t[4])}),
+            )
+        })
+        .collect();
     let svc_min = service_durations.iter().cloned().fold(f64::MAX, f64::min);
     println!(
         "{}",
@@ -464,6 +515,7 @@ async fn run() {
                 "last_root_done_s": roots_done, "first_service_start_s": first_service_start,
                 "last_service_done_s": services_done.iter().cloned().fold(0.0, f64::max),
                 "service_create_s_min": svc_min, "service_create_s_max": svc_max,
+                "timeline": timeline,
             }
         })
     );
@@ -483,7 +535,8 @@ async fn run() {
         .add_fault(FaultRule::new(None, Fault::ThrottleAboveRps { rps }))
         .unwrap();
     // Standard retry, adaptive retry, and apprun's client-side pacer at 95%
-    // of R (the pacer spaces calls evenly; the margin absorbs arrival jitter).
+    // of R on App Runner, the rate-limited service (the pacer spaces calls
+    // evenly; the margin absorbs arrival jitter).
     for (adaptive, limit, stack) in [
         (false, None, "ratea"),
         (true, None, "rateb"),
@@ -492,10 +545,13 @@ async fn run() {
         emu.admin().clear_requests();
         let settings = Settings {
             adaptive_retry: adaptive,
-            max_requests_per_second: limit,
+            rate_limits: apprun_aws::RateLimits {
+                apprunner: limit,
+                ..Default::default()
+            },
             ..bench_settings()
         };
-        let provider = support::provider_with(&emu.endpoint_url(), &moto.url(), settings);
+        let provider = make_provider(&emu, &moto, settings);
         let run = run_apply(
             &stack_text(stack, groups, &subnet, &sg),
             provider,
@@ -527,7 +583,7 @@ async fn run() {
     // ---- 3. Drift over N services at R calls/s --------------------------
     let emu = emulator().await;
     emu.admin().set_operation_duration(Duration::from_millis(1));
-    let fast = support::provider_with(&emu.endpoint_url(), &moto.url(), Settings::fast());
+    let fast = make_provider(&emu, &moto, Settings::fast());
     let setup = Instant::now();
     let applied = run_apply(&services_text("drift", drift_services), fast, 64).await;
     assert!(applied.succeeded, "{:?}", applied.failures);
@@ -546,9 +602,9 @@ async fn run() {
         .unwrap();
     for (concurrency, adaptive) in [(8usize, false), (32, false), (32, true)] {
         emu.admin().clear_requests();
-        let provider = Arc::new(support::provider_with(
-            &emu.endpoint_url(),
-            &moto.url(),
+        let provider = Arc::new(make_provider(
+            &emu,
+            &moto,
             Settings {
                 adaptive_retry: adaptive,
                 ..bench_settings()

@@ -70,10 +70,9 @@ pub struct Settings {
     pub read_after_create: Duration,
     /// Endpoint overrides.
     pub endpoints: Endpoints,
-    /// Client-side limit on requests per second to each AWS service (App
-    /// Runner, IAM, EC2, ECR each get this rate; retries count). `None`: no
-    /// limit beyond the SDK's retry budget.
-    pub max_requests_per_second: Option<f64>,
+    /// Client-side limits on requests per second to each AWS service
+    /// (retries count). Empty: no limit beyond the SDK's retry budget.
+    pub rate_limits: crate::rate_limit::RateLimits,
 }
 
 impl Default for Settings {
@@ -91,7 +90,7 @@ impl Default for Settings {
             iam_propagation: Duration::from_secs(120),
             read_after_create: Duration::from_secs(30),
             endpoints: Endpoints::default(),
-            max_requests_per_second: None,
+            rate_limits: crate::rate_limit::RateLimits::default(),
         }
     }
 }
@@ -113,7 +112,7 @@ impl Settings {
             iam_propagation: Duration::from_secs(2),
             read_after_create: Duration::from_secs(2),
             endpoints: Endpoints::default(),
-            max_requests_per_second: None,
+            rate_limits: crate::rate_limit::RateLimits::default(),
         }
     }
 
@@ -176,12 +175,14 @@ impl Clients {
         let once = RetryConfig::disabled();
         let e = &settings.endpoints;
         // One pacer per service, shared by its retrying and its once client.
-        let pacer = || {
+        let pacer = |service: &str| {
             settings
-                .max_requests_per_second
+                .rate_limits
+                .of(service)
                 .map(crate::rate_limit::Pacer::new)
         };
-        let (apprunner, iam, ec2, ecr) = (pacer(), pacer(), pacer(), pacer());
+        let (apprunner, iam, ec2, ecr) =
+            (pacer("apprunner"), pacer("iam"), pacer("ec2"), pacer("ecr"));
         Clients {
             apprunner: client!(
                 aws_sdk_apprunner,
@@ -213,4 +214,8 @@ impl Clients {
 pub(crate) struct Ctx {
     pub clients: Clients,
     pub settings: Settings,
+    /// Subnet and security group checks already answered in this process.
+    pub network_checks: crate::network_checks::NetworkChecks,
+    /// Resources created by this process, for reads soon after.
+    pub fresh: crate::fresh::Fresh,
 }

@@ -12,6 +12,11 @@
 //!   ambiguous outcome), jittered backoff.
 //! - `wait`: waiting on App Runner operations with a deadline and progress.
 //! - `tags`: the ownership tags `apprun:stack` / `apprun:address`.
+//! - [`RateLimits`] (`rate_limit`): the client-side per-service request pacer
+//!   (`--max-rps`).
+//! - `network_checks`: subnet / security group checks asked once per process.
+//! - `fresh`: what this process created and when, so a read soon after a
+//!   create retries "not found" (eventual consistency).
 //! - [`S3Store`] (`s3_store`): the state backend on S3 with conditional writes.
 //!
 //! Architecture invariant: env values, start and build commands are secrets:
@@ -21,6 +26,8 @@ mod attrs;
 mod autoscaling;
 mod config;
 mod error;
+mod fresh;
+mod network_checks;
 mod provider;
 mod rate_limit;
 mod repositories;
@@ -34,5 +41,6 @@ mod wait;
 
 pub use config::{Endpoints, Settings};
 pub use provider::AwsProvider;
+pub use rate_limit::{RateLimits, RateLimitsError};
 pub use s3_store::S3Store;
 pub use tags::{ADDRESS_TAG, STACK_TAG};

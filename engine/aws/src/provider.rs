@@ -38,7 +38,12 @@ impl AwsProvider {
     pub fn from_sdk_config(config: &SdkConfig, settings: Settings) -> Self {
         let clients = Clients::new(config, &settings);
         AwsProvider {
-            ctx: Arc::new(Ctx { clients, settings }),
+            ctx: Arc::new(Ctx {
+                clients,
+                settings,
+                network_checks: Default::default(),
+                fresh: Default::default(),
+            }),
         }
     }
 

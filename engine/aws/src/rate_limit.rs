@@ -16,6 +16,88 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
+/// Client-side request-rate limits, per AWS service (`--max-rps`): one
+/// rate for every service, and/or one per service. Written `19` (every
+/// service), `apprunner=19` (App Runner only) or `5,apprunner=19`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RateLimits {
+    /// The rate of every service that has none of its own.
+    pub default: Option<f64>,
+    /// App Runner's own rate.
+    pub apprunner: Option<f64>,
+    /// IAM's own rate.
+    pub iam: Option<f64>,
+    /// EC2's own rate.
+    pub ec2: Option<f64>,
+    /// ECR's own rate.
+    pub ecr: Option<f64>,
+}
+
+/// A `--max-rps` value that does not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RateLimitsError {
+    /// A rate that is not a positive number.
+    #[error("`{0}` is not a positive number of requests per second")]
+    NotARate(String),
+    /// A service apprun does not call.
+    #[error("`{0}` is not a service apprun calls (apprunner, iam, ec2, ecr)")]
+    UnknownService(String),
+}
+
+impl RateLimits {
+    /// The same rate for every service.
+    pub fn all(per_second: f64) -> Self {
+        RateLimits {
+            default: Some(per_second),
+            ..RateLimits::default()
+        }
+    }
+
+    /// The rate of `service` (`apprunner`, `iam`, `ec2`, `ecr`), if any.
+    pub fn of(&self, service: &str) -> Option<f64> {
+        let own = match service {
+            "apprunner" => self.apprunner,
+            "iam" => self.iam,
+            "ec2" => self.ec2,
+            "ecr" => self.ecr,
+            _ => None,
+        };
+        own.or(self.default)
+    }
+}
+
+impl std::str::FromStr for RateLimits {
+    type Err = RateLimitsError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let rate = |t: &str| -> Result<f64, RateLimitsError> {
+            match t.trim().parse::<f64>() {
+                Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+                _ => Err(RateLimitsError::NotARate(t.trim().to_owned())),
+            }
+        };
+        let mut limits = RateLimits::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                None => limits.default = Some(rate(part)?),
+                Some((service, value)) => {
+                    let slot = match service.trim().to_ascii_lowercase().as_str() {
+                        "apprunner" => &mut limits.apprunner,
+                        "iam" => &mut limits.iam,
+                        "ec2" => &mut limits.ec2,
+                        "ecr" => &mut limits.ecr,
+                        _ => {
+                            return Err(RateLimitsError::UnknownService(service.trim().to_owned()));
+                        }
+                    };
+                    *slot = Some(rate(value)?);
+                }
+            }
+        }
+        Ok(limits)
+    }
+}
+
 /// Spaces requests `1 / rate` apart (a paced token bucket with no burst),
 /// shared by every client of one service.
 #[derive(Debug)]
@@ -113,8 +195,37 @@ impl HttpConnector for LimitedConnector {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_parse_one_rate_or_per_service_rates() {
+        let all: RateLimits = "19".parse().unwrap();
+        assert_eq!(all, RateLimits::all(19.0));
+        assert_eq!(all.of("iam"), Some(19.0));
+        let some: RateLimits = "apprunner=19, IAM=2.5".parse().unwrap();
+        assert_eq!(some.of("apprunner"), Some(19.0));
+        assert_eq!(some.of("iam"), Some(2.5));
+        assert_eq!(some.of("ecr"), None);
+        let mixed: RateLimits = "5,apprunner=19".parse().unwrap();
+        assert_eq!(mixed.of("apprunner"), Some(19.0));
+        assert_eq!(mixed.of("ec2"), Some(5.0));
+    }
+
+    #[test]
+    fn rate_limits_refuse_what_is_not_a_rate_or_a_service() {
+        for bad in ["0", "-1", "fast", "apprunner=", "NaN", "inf"] {
+            assert!(
+                matches!(bad.parse::<RateLimits>(), Err(RateLimitsError::NotARate(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            "s3=4".parse::<RateLimits>(),
+            Err(RateLimitsError::UnknownService("s3".to_owned()))
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn paces_requests_to_the_rate() {

@@ -217,7 +217,7 @@ pub(crate) async fn read(
     let name = arn_tail(arn);
     let what = format!("role {name}");
     let gone = |f: ApiFailure| f.class == Class::NotFound;
-    let Some(role) = get_role(ctx, name)
+    let Some(role) = crate::fresh::read_settled(ctx, arn, || get_role(ctx, name))
         .await
         .map_err(|f| f.into_provider(&what))?
     else {
@@ -326,7 +326,23 @@ pub(crate) async fn create(
             .await
             .map_err(|f| f.into_provider(&what))?;
     }
-    // Read back after create: a role just created may not be visible yet.
+    // The outputs (ARN and name) are known from the create: no read-back,
+    // which IAM may not answer yet anyway (eventual consistency). Whoever
+    // uses the role first retries the propagation delay.
+    if let Some(arn) = role_arn {
+        ctx.fresh.created(&arn);
+        return Ok(Applied {
+            outputs: [
+                ("arn".to_owned(), json!(arn)),
+                ("name".to_owned(), json!(name)),
+            ]
+            .into_iter()
+            .collect(),
+            physical_id: arn,
+        });
+    }
+    // CreateRole answered without the role: read it back, allowing for a
+    // role just created not being visible yet.
     let start = Instant::now();
     let mut backoff = Backoff::for_retries(&ctx.settings);
     loop {
@@ -336,20 +352,7 @@ pub(crate) async fn create(
         {
             Some(role) => return Ok(applied(&role)),
             None if start.elapsed() < ctx.settings.read_after_create => backoff.sleep().await,
-            None => {
-                return match role_arn {
-                    Some(arn) => Ok(Applied {
-                        outputs: [
-                            ("arn".to_owned(), json!(arn)),
-                            ("name".to_owned(), json!(name)),
-                        ]
-                        .into_iter()
-                        .collect(),
-                        physical_id: arn,
-                    }),
-                    None => Err(ProviderError::NotFound { what }),
-                };
-            }
+            None => return Err(ProviderError::NotFound { what }),
         }
     }
 }
@@ -495,6 +498,7 @@ pub(crate) async fn update(
 
 /// Detaches and deletes the policies, then the role; `Ok` when already gone.
 pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
+    ctx.fresh.forget(arn);
     let name = arn_tail(arn);
     let what = format!("role {name}");
     let result: Result<(), ApiFailure> = async {

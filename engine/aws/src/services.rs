@@ -668,7 +668,7 @@ pub(crate) async fn read(
     recorded: &Value,
 ) -> Result<Option<Observed>, ProviderError> {
     let what = address_of(arn).to_string();
-    let Some(service) = describe(ctx, arn)
+    let Some(service) = crate::fresh::read_settled(ctx, arn, || describe(ctx, arn))
         .await
         .map_err(|f| f.into_provider(&what))?
     else {
@@ -836,7 +836,7 @@ pub(crate) async fn create(
         address: request.address,
         progress: &request.progress,
     };
-    let arn = match created {
+    let (arn, answered) = match created {
         Created::New(out) => {
             let Some(service) = out.service else {
                 return Err(crate::error::missing("CreateService", "Service").into_provider(&what));
@@ -849,7 +849,8 @@ pub(crate) async fn create(
                 waiting.clone(),
             )
             .await?;
-            service.service_arn
+            ctx.fresh.created(&service.service_arn);
+            (service.service_arn.clone(), Some(service))
         }
         Created::Found(found) => {
             // An earlier attempt created it: wait for its creation.
@@ -866,11 +867,15 @@ pub(crate) async fn create(
                 )
                 .await?;
             }
-            found.physical_id
+            (found.physical_id, None)
         }
     };
     if bool_at(attrs, "paused") {
         pause_or_resume(ctx, &arn, true, waiting.clone()).await?;
+    } else if let Some(service) = answered {
+        // The create's answer already holds every output (ARN, id, name,
+        // URL); the operation's success is what was waited for.
+        return Ok(applied(&service));
     }
     let service = describe_after_create(ctx, &arn)
         .await
@@ -1083,6 +1088,7 @@ pub(crate) async fn update(
 
 /// Deletes a service and waits until it is gone; `Ok` when already gone.
 pub(crate) async fn delete(ctx: &Ctx, arn: &str, progress: Progress) -> Result<(), ProviderError> {
+    ctx.fresh.forget(arn);
     let address = address_of(arn);
     let what = address.to_string();
     let waiting = Waiting {

@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::attrs::{arn_name, list_at, top_level};
 use crate::config::Ctx;
 use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::network_checks::Question;
 use crate::retry::{self, Created};
 use crate::services::{aws_tags, list_tags, sync_tags, tags_observed, tags_owned};
 use crate::tags;
@@ -54,11 +55,20 @@ async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<VpcConnector>, ApiFailu
     }
 }
 
-/// The ids among `ids` that EC2 does not know.
+/// The ids among `ids` that EC2 does not know (asked once per process for
+/// the same ids, see `network_checks`).
 async fn missing(ctx: &Ctx, ids: &[String], subnets: bool) -> Result<Vec<String>, ApiFailure> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    ctx.network_checks
+        .missing(Question::new(subnets, ids), |q| async move {
+            ask_missing(ctx, &q.ids, q.subnets).await
+        })
+        .await
+}
+
+async fn ask_missing(ctx: &Ctx, ids: &[String], subnets: bool) -> Result<Vec<String>, ApiFailure> {
     // One call for all; only when it fails with not-found, one per id to
     // name the missing ones.
     let all = describe_ids(ctx, ids, subnets).await;
@@ -194,12 +204,10 @@ pub(crate) async fn create(
     let what = request.address.to_string();
     let subnets = &list_at(attrs, "subnets");
     let groups = &list_at(attrs, "security_groups");
-    let missing_subnets = missing(ctx, subnets, true)
-        .await
-        .map_err(|f| f.into_provider(&what))?;
-    let missing_groups = missing(ctx, groups, false)
-        .await
-        .map_err(|f| f.into_provider(&what))?;
+    let (missing_subnets, missing_groups) =
+        tokio::join!(missing(ctx, subnets, true), missing(ctx, groups, false));
+    let missing_subnets = missing_subnets.map_err(|f| f.into_provider(&what))?;
+    let missing_groups = missing_groups.map_err(|f| f.into_provider(&what))?;
     if !missing_subnets.is_empty() || !missing_groups.is_empty() {
         let mut parts = Vec::new();
         if !missing_subnets.is_empty() {

@@ -787,17 +787,20 @@ async fn a_service_not_visible_yet_after_create_is_not_taken_for_deleted() {
         .create(&support::request("shop", &r, &attrs, &deps, prog.clone()))
         .await
         .unwrap();
+    // A read right after the create (a refresh, a drift check) meets the
+    // not-found answers and must not call the service deleted.
+    let observed = p
+        .read(Kind::Service, &applied.physical_id, &attrs)
+        .await
+        .unwrap();
+    assert!(observed.is_some(), "a visible service reads back");
     let not_found_answers = emu
         .admin()
         .requests()
         .iter()
         .filter(|e| e.operation == "DescribeService" && e.fault.as_deref() == Some("not_found"))
         .count();
-    let observed = p
-        .read(Kind::Service, &applied.physical_id, &attrs)
-        .await
-        .unwrap();
-    assert!(observed.is_some(), "a visible service reads back");
+    assert_eq!(not_found_answers, 3, "the read met every not-found answer");
     assert_eq!(emu.admin().count("CreateService"), 1, "no second create");
     row(json!({"row": "T15", "not_found_answers": not_found_answers, "false_deleted_verdicts": 0}));
     p.delete(Kind::Service, &applied.physical_id, &attrs, prog)

@@ -2,13 +2,15 @@
 //! and after every provider call.
 //!
 //! One task per change runs as soon as every change it depends on is done,
-//! up to a parallelism bound. Only this loop writes state: tasks ask it to
+//! up to a parallelism bound; when more are ready than may run, the ones
+//! with the longest chain of dependents start first (see [`start_order`]). Only this loop writes state: tasks ask it to
 //! journal through a channel, so state writes are serialized and each is one
 //! compare-and-swap. A failed change skips everything that depends on it;
 //! independent branches keep going. A stop request (Ctrl-C) starts nothing
 //! new and lets running calls finish and be recorded.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use apprun_schema::{Address, Stack};
@@ -545,6 +547,55 @@ fn build_nodes(plan: &Plan, state_deps: &BTreeMap<Address, Vec<Address>>) -> Vec
     nodes
 }
 
+/// The order in which ready steps start when more are ready than may run:
+/// critical-path list scheduling. A step with a longer chain of dependents
+/// after it starts first; among equals, the step whose first dependent sink
+/// (in plan order) comes earliest, so one group's roots finish together and
+/// their service starts while later groups' roots are still running.
+fn start_order(nodes: &[Node]) -> Vec<usize> {
+    let n = nodes.len();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut waiting_on: Vec<usize> = vec![0; n];
+    for (i, node) in nodes.iter().enumerate() {
+        for &d in &node.deps {
+            if d < n {
+                dependents[d].push(i);
+                waiting_on[i] += 1;
+            }
+        }
+    }
+    let mut queue: VecDeque<usize> = (0..n).filter(|i| waiting_on[*i] == 0).collect();
+    let mut topological = Vec::with_capacity(n);
+    while let Some(i) = queue.pop_front() {
+        topological.push(i);
+        for &j in &dependents[i] {
+            waiting_on[j] -= 1;
+            if waiting_on[j] == 0 {
+                queue.push_back(j);
+            }
+        }
+    }
+    let mut height = vec![0usize; n];
+    let mut first_sink: Vec<usize> = (0..n)
+        .map(|i| {
+            if dependents[i].is_empty() {
+                i
+            } else {
+                usize::MAX
+            }
+        })
+        .collect();
+    for &i in topological.iter().rev() {
+        for &j in &dependents[i] {
+            height[i] = height[i].max(height[j] + 1);
+            first_sink[i] = first_sink[i].min(first_sink[j]);
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (Reverse(height[i]), first_sink[i], i));
+    order
+}
+
 fn write_blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
@@ -735,6 +786,7 @@ pub async fn apply<P: Provider + 'static, S: Storage + ?Sized>(
         })
         .collect();
     let nodes = build_nodes(plan, &state_deps);
+    let order = start_order(&nodes);
     let changed: BTreeMap<&Address, Vec<String>> = plan
         .changes
         .iter()
@@ -784,7 +836,8 @@ pub async fn apply<P: Provider + 'static, S: Storage + ?Sized>(
         }
         // Start what is ready.
         if !stopped && fatal.is_none() {
-            for i in 0..nodes.len() {
+            let mut known = None;
+            for &i in &order {
                 if running.len() >= parallelism {
                     break;
                 }
@@ -822,15 +875,22 @@ pub async fn apply<P: Provider + 'static, S: Storage + ?Sized>(
                             p.id.clone(),
                         )
                     });
-                let known: BTreeMap<Address, Option<BTreeMap<String, Value>>> = snapshot
-                    .resources
-                    .iter()
-                    .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
-                    .collect();
+                // The outputs recorded so far (the state changes only
+                // between rounds, so one map serves every start of a round).
+                let known: &BTreeMap<Address, Option<BTreeMap<String, Value>>> = known
+                    .get_or_insert_with(|| {
+                        snapshot
+                            .resources
+                            .iter()
+                            .filter_map(|r| {
+                                Some((Address::parse(&r.address)?, Some(r.outputs.clone())))
+                            })
+                            .collect()
+                    });
                 let desired = desired_by.get(&node.address).cloned();
                 let resolved = desired
                     .as_ref()
-                    .map(|d| resolve_references(&d.attributes, &known))
+                    .map(|d| resolve_references(&d.attributes, known))
                     .unwrap_or(Value::Null);
                 let dependencies = desired
                     .as_ref()
@@ -955,5 +1015,71 @@ fn contains_unknown(value: &Value) -> bool {
         Value::Object(map) => map.values().any(contains_unknown),
         Value::Array(items) => items.iter().any(contains_unknown),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apprun_schema::Kind;
+
+    fn node(kind: Kind, name: &str, deps: &[usize]) -> Node {
+        Node {
+            address: Address::new(kind, name),
+            action: Action::Create,
+            step: Step::Create,
+            deps: deps.iter().copied().collect(),
+        }
+    }
+
+    fn names(nodes: &[Node], order: &[usize]) -> Vec<String> {
+        order
+            .iter()
+            .map(|i| nodes[*i].address.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn roots_start_group_by_group_before_their_services() {
+        // Plan order is kind by kind: roles, connectors, then services that
+        // each use one role and one connector.
+        let nodes = vec![
+            node(Kind::Role, "r0", &[]),
+            node(Kind::Role, "r1", &[]),
+            node(Kind::VpcConnector, "n0", &[]),
+            node(Kind::VpcConnector, "n1", &[]),
+            node(Kind::Service, "s0", &[0, 2]),
+            node(Kind::Service, "s1", &[1, 3]),
+        ];
+        assert_eq!(
+            names(&nodes, &start_order(&nodes)),
+            [
+                "roles.r0",
+                "vpc_connectors.n0",
+                "roles.r1",
+                "vpc_connectors.n1",
+                "services.s0",
+                "services.s1"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_longest_chain_of_dependents_starts_first() {
+        // a -> b -> c is longer than d -> e; f stands alone.
+        let nodes = vec![
+            node(Kind::Role, "f", &[]),
+            node(Kind::Role, "d", &[]),
+            node(Kind::Role, "a", &[]),
+            node(Kind::Service, "e", &[1]),
+            node(Kind::Service, "b", &[2]),
+            node(Kind::Service, "c", &[4]),
+        ];
+        let order = names(&nodes, &start_order(&nodes));
+        assert_eq!(order[0], "roles.a");
+        let at = |n: &str| order.iter().position(|x| x == n).unwrap_or(usize::MAX);
+        assert!(at("services.b") < at("roles.f"), "{order:?}");
+        assert!(at("roles.d") < at("roles.f"), "{order:?}");
+        assert_eq!(order.len(), 6);
     }
 }
