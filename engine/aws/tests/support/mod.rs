@@ -44,47 +44,41 @@ fn venv() -> PathBuf {
 }
 
 /// The moto server of this test binary (started on first use).
-pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(start_moto)
-}
-
-/// A new moto server of its own (for a service that must not share one
-/// Python process with the others, as in the benchmark).
 // The wrapper shell is never waited on: it ends, killing moto, when this
 // process exits and the pipe on its stdin closes.
 #[allow(clippy::zombie_processes)]
-pub fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = venv().join("bin/moto_server");
-    assert!(server.exists(), "{} is missing", server.display());
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(
-            r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#,
-        )
-        .arg(&server)
-        .arg(port.to_string())
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if http_get(port, "/moto-api/").is_some() {
-            return Moto {
-                port,
-                _child: child,
-            };
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = venv().join("bin/moto_server");
+        assert!(server.exists(), "{} is missing", server.display());
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#)
+            .arg(&server)
+            .arg(port.to_string())
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if http_get(port, "/moto-api/").is_some() {
+                return Moto {
+                    port,
+                    _child: child,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("moto_server did not answer on port {port} within 60 s");
+        panic!("moto_server did not answer on port {port} within 60 s");
+    })
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
