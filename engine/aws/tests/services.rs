@@ -807,3 +807,58 @@ async fn a_service_not_visible_yet_after_create_is_not_taken_for_deleted() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_role_not_assumable_yet_is_retried_within_the_propagation_window() {
+    let emu = support::emulator().await;
+    let p = support::provider(&emu.endpoint_url(), &emu.endpoint_url());
+    let (r, attrs) = web();
+    let deps = BTreeMap::new();
+    let (prog, _) = support::progress();
+    // IAM propagation: the first three creates are refused as if the role
+    // could not be assumed yet.
+    emu.admin()
+        .add_fault(FaultRule::new(Some("CreateService"), Fault::RoleNotAssumable).times(3))
+        .unwrap();
+    let applied = p
+        .create(&support::request("shop", &r, &attrs, &deps, prog.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        emu.admin().count("CreateService"),
+        4,
+        "three refusals, one create"
+    );
+    assert_eq!(services_in(&emu).await, 1);
+    row(json!({"row": "iam_propagation", "refusals_retried": 3, "services_created": 1}));
+    p.delete(Kind::Service, &applied.physical_id, &attrs, prog)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_role_never_assumable_fails_with_the_refusal_after_the_window() {
+    let emu = support::emulator().await;
+    let settings = Settings {
+        iam_propagation: Duration::from_millis(300),
+        ..Settings::fast()
+    };
+    let p = support::provider_with(&emu.endpoint_url(), &emu.endpoint_url(), settings);
+    let (r, attrs) = web();
+    let deps = BTreeMap::new();
+    let (prog, _) = support::progress();
+    emu.admin()
+        .add_fault(FaultRule::new(
+            Some("CreateService"),
+            Fault::RoleNotAssumable,
+        ))
+        .unwrap();
+    let err = p
+        .create(&support::request("shop", &r, &attrs, &deps, prog))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::Invalid { .. }), "{err:?}");
+    assert!(err.to_string().contains("assuming instance role"), "{err}");
+    assert!(emu.admin().count("CreateService") >= 2, "it was retried");
+    assert_eq!(services_in(&emu).await, 0);
+}

@@ -140,6 +140,10 @@ pub enum Fault {
     /// consistency right after a create (RELIABILITY T15), e.g. on
     /// `DescribeService` with `times: 3`.
     NotFound,
+    /// Answer `InvalidRequestException` "Error in assuming instance role"
+    /// without looking: IAM propagation, a role created moments ago is not
+    /// assumable yet (e.g. on `CreateService` with `times: 3`).
+    RoleNotAssumable,
 }
 
 fn default_server_status() -> u16 {
@@ -182,6 +186,7 @@ pub(crate) enum Action {
     Drop,
     CommitThenDrop,
     NotFound,
+    RoleNotAssumable,
 }
 
 impl Action {
@@ -192,6 +197,7 @@ impl Action {
             Action::Drop => "drop_connection",
             Action::CommitThenDrop => "commit_then_drop",
             Action::NotFound => "not_found",
+            Action::RoleNotAssumable => "role_not_assumable",
         }
     }
 }
@@ -311,6 +317,7 @@ impl FaultPlan {
                 Fault::FailOperation => decision.scripted = Some(Outcome::Fail),
                 Fault::RollbackFailed => decision.scripted = Some(Outcome::RollbackFailed),
                 Fault::NotFound => decision.action = Some(Action::NotFound),
+                Fault::RoleNotAssumable => decision.action = Some(Action::RoleNotAssumable),
                 Fault::ThrottleAboveRps { .. } => {}
             }
         }
@@ -322,6 +329,7 @@ impl FaultPlan {
                     | Action::ServerError { .. }
                     | Action::Drop
                     | Action::NotFound
+                    | Action::RoleNotAssumable
             )
         ) {
             decision.scripted = None;

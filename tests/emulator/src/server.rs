@@ -428,6 +428,13 @@ async fn handle(
                 ApiError::not_found("the resource does not exist (injected: not visible yet)");
             finish(&shared, entry, Err(err))
         }
+        Some(Action::RoleNotAssumable) => {
+            let err = ApiError::InvalidRequest(
+                "Error in assuming instance role: the role cannot be assumed yet (injected: IAM propagation)"
+                    .to_owned(),
+            );
+            finish(&shared, entry, Err(err))
+        }
         Some(Action::Drop) => {
             lock(&shared.log).push(entry);
             dropper.notify_one();

@@ -279,3 +279,37 @@ async fn a_client_from_aws_config_reaches_the_emulator() {
     c.list_services().send().await.unwrap();
     assert_eq!(emu.admin().count("ListServices"), 2);
 }
+
+#[tokio::test]
+async fn role_not_assumable_refuses_the_create_without_creating() {
+    let emu = emulator().await;
+    emu.admin()
+        .add_fault(FaultRule::new(Some("CreateService"), Fault::RoleNotAssumable).times(1))
+        .unwrap();
+    let c = client(&emu);
+    let err = c
+        .create_service()
+        .service_name("web-app")
+        .source_configuration(common::image_source(&[]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidRequestException"));
+    assert!(
+        err.message()
+            .unwrap_or_default()
+            .contains("Error in assuming instance role"),
+        "{err:?}"
+    );
+    let listed = c.list_services().send().await.unwrap();
+    assert!(
+        listed.service_summary_list().is_empty(),
+        "nothing was created"
+    );
+    assert_eq!(
+        emu.admin().requests()[0].fault.as_deref(),
+        Some("role_not_assumable")
+    );
+    // The rule was for one request: the next create goes through.
+    create_service(&c, "web-app").await;
+}
