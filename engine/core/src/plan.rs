@@ -536,6 +536,16 @@ fn plan_one(
         } else {
             ReplaceOrder::DeleteFirst
         });
+        if address.kind == Kind::VpcConnector
+            && change.replace_order == Some(ReplaceOrder::DeleteFirst)
+        {
+            // App Runner keeps one connector per name, so a connector whose
+            // name stays must go before its replacement exists, and App
+            // Runner refuses to delete one that a service uses.
+            change.reasons.push(
+                "App Runner allows one connector per name and refuses to delete one in use: drop or change `name` to replace it create-before-destroy".to_string(),
+            );
+        }
     }
     change.attributes = attributes;
     if input.target == "docker"
