@@ -261,22 +261,30 @@ impl S3Store {
 
     /// Deletes an object (absent is fine).
     fn delete(&self, key: String) -> Result<(), (String, BoxError)> {
+        self.delete_if(key, None).map(|_| ())
+    }
+
+    /// Deletes an object if its ETag is still `etag` (`None`: whatever it
+    /// holds). `Ok(false)`: it changed since, and is left alone.
+    fn delete_if(&self, key: String, etag: Option<String>) -> Result<bool, (String, BoxError)> {
         let client = self.inner.client.clone();
         let bucket = self.inner.bucket.clone();
         self.run(async move {
-            client
+            match client
                 .delete_object()
                 .bucket(bucket)
                 .key(&key)
+                .set_if_match(etag)
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(|e| {
-                    (
-                        format!("DeleteObject {key}: {}", DisplayErrorContext(&e)),
-                        Box::new(e) as BoxError,
-                    )
-                })
+            {
+                Ok(_) => Ok(true),
+                Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(412) => Ok(false),
+                Err(e) => Err((
+                    format!("DeleteObject {key}: {}", DisplayErrorContext(&e)),
+                    Box::new(e) as BoxError,
+                )),
+            }
         })?
     }
 
@@ -477,14 +485,20 @@ impl Storage for S3Store {
 struct S3Release {
     store: S3Store,
     id: String,
+    /// The ETag of the lock object this holder wrote.
+    etag: Option<String>,
 }
 
 impl LockRelease for S3Release {
+    /// Deletes the lock object only if it is still the one this holder
+    /// wrote: the id it names is ours, and (`If-Match`) it has not changed
+    /// since, so a lock taken over between the read and the delete stays.
     fn release(self: Box<Self>) -> Result<(), LockError> {
         match self.store.read_lock()? {
             Some(Ok(info)) if info.id.as_str() == self.id => self
                 .store
-                .delete(self.store.lock_key())
+                .delete_if(self.store.lock_key(), self.etag.clone())
+                .map(|_| ())
                 .map_err(|e| self.store.lock_err(e)),
             // Gone or taken over (force-unlocked): nothing of ours to remove.
             _ => Ok(()),
@@ -510,13 +524,14 @@ impl Locker for S3Store {
         let mut stale = None;
         loop {
             match self.put(self.lock_key(), body.clone(), Condition::Absent) {
-                Ok(_) => {
+                Ok(etag) => {
                     return Ok(LockGuard::new(
                         info.clone(),
                         stale,
                         Box::new(S3Release {
                             store: self.clone(),
                             id: info.id.to_string(),
+                            etag,
                         }),
                     ));
                 }

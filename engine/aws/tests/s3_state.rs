@@ -192,3 +192,49 @@ fn force_unlock_refuses_a_running_holder_and_removes_a_dead_one() {
     a.force_unlock(planted.id.as_str()).unwrap();
     assert_eq!(a.lock_status().unwrap(), apprun_state::LockStatus::Free);
 }
+
+/// Overwrites the lock object of `key` with `info` (a holder's record that
+/// changed after it was written, as a takeover between read and delete).
+fn rewrite_lock(bucket: &str, key: &str, info: &apprun_state::LockInfo, operation: &str) {
+    let mut info = info.clone();
+    info.operation = operation.to_owned();
+    let body = serde_json::to_value(&info).unwrap();
+    let config = support::sdk_config(&support::moto().url());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        aws_sdk_s3::Client::new(&config)
+            .put_object()
+            .bucket(bucket)
+            .key(format!("{key}.lock"))
+            .body(serde_json::to_vec(&body).unwrap().into())
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn releasing_deletes_only_the_lock_object_this_holder_wrote() {
+    let bucket = bucket();
+    let a = store(&bucket, "release.json");
+    let guard = a.lock(&LockRequest::new("apply")).unwrap();
+    let info = guard.info().clone();
+    // The object changes after the holder wrote it (same id, other bytes):
+    // the conditional delete (If-Match on the ETag written) leaves it.
+    rewrite_lock(&bucket, "release.json", &info, "apply (rewritten)");
+    drop(guard);
+    let b = store(&bucket, "release.json");
+    match b.lock(&LockRequest::new("destroy")) {
+        Err(e @ LockError::Locked { .. }) => {
+            assert!(e.to_string().contains("apply (rewritten)"), "{e}")
+        }
+        other => panic!("a changed lock object must survive the release: {other:?}"),
+    }
+    // Unchanged, the holder's own object is removed on release.
+    let c = store(&bucket, "release-plain.json");
+    drop(c.lock(&LockRequest::new("apply")).unwrap());
+    drop(c.lock(&LockRequest::new("apply")).unwrap());
+}
