@@ -42,4 +42,4 @@ pub use local::LocalStore;
 pub use lock::{LockGuard, LockId, LockInfo, LockRelease, LockRequest, LockStatus, StaleLock};
 pub use secret_digest::{DigestKey, SecretDigest};
 pub use snapshot::{Generation, Lineage, OpId, PendingAction, PendingOp, Resource, Snapshot};
-pub use store::{Locker, StateStore, Storage, prepare_write};
+pub use store::{Locker, StateStore, Storage, check_stored, prepare_write};

@@ -333,44 +333,6 @@ impl LocalStore {
         }
     }
 
-    fn check_expectation(
-        &self,
-        stored: Option<&Generation>,
-        snapshot: &Snapshot,
-        expected: Option<&Generation>,
-    ) -> Result<(), StateError> {
-        let location = self.location();
-        match (stored, expected) {
-            (None, None) => Ok(()),
-            (None, Some(e)) => Err(StateError::Missing {
-                location,
-                detail: format!("expected {e}, found nothing"),
-                backup: self.backup_location(),
-            }),
-            (Some(s), None) if s.lineage != snapshot.lineage => Err(StateError::ForeignLineage {
-                location,
-                stored: s.lineage.to_string(),
-                given: snapshot.lineage.to_string(),
-            }),
-            (Some(s), None) => Err(StateError::StaleSerial {
-                location,
-                stored: s.serial,
-                given: 0,
-            }),
-            (Some(s), Some(e)) if s.lineage != e.lineage => Err(StateError::ForeignLineage {
-                location,
-                stored: s.lineage.to_string(),
-                given: e.lineage.to_string(),
-            }),
-            (Some(s), Some(e)) if s.serial != e.serial => Err(StateError::StaleSerial {
-                location,
-                stored: s.serial,
-                given: e.serial,
-            }),
-            (Some(_), Some(_)) => Ok(()),
-        }
-    }
-
     fn open_lock_file(&self, path: &Path) -> Result<File, IoFail> {
         let dir = self.dir();
         fs::create_dir_all(&dir).map_err(IoFail::at(&dir, "create directory"))?;
@@ -484,7 +446,13 @@ impl Storage for LocalStore {
         self.remove_stale_temps();
 
         let current = self.current_generation()?;
-        self.check_expectation(current.as_ref().map(|(_, g)| g), snapshot, expected)?;
+        crate::store::check_stored(
+            &self.location(),
+            current.as_ref().map(|(_, g)| g),
+            &snapshot.lineage,
+            expected,
+            self.backup_location(),
+        )?;
 
         let tmp = write_temp(&self.path, &bytes)?;
         let replaced = (|| {

@@ -10,7 +10,7 @@
 
 use crate::error::{LockError, StateError};
 use crate::lock::{LockGuard, LockRequest, LockStatus};
-use crate::snapshot::{Generation, Snapshot};
+use crate::snapshot::{Generation, Lineage, Snapshot};
 
 /// Whole-snapshot persistence with compare-and-swap writes.
 pub trait Storage: Send + Sync {
@@ -99,4 +99,48 @@ pub fn prepare_write(
     crate::integrity::verify_integrity(snapshot)
         .map_err(|v| StateError::from_violation(location, None, v))?;
     crate::format::encode(snapshot, location)
+}
+
+/// The compare half of every backend's compare-and-swap: what is stored
+/// (`stored`, `None` if nothing) must be what the write expects. A write
+/// with no expectation (a first write) may only create. `lineage` is the
+/// lineage of the snapshot being written; `backup` names the backup in a
+/// "missing" error.
+pub fn check_stored(
+    location: &str,
+    stored: Option<&Generation>,
+    lineage: &Lineage,
+    expected: Option<&Generation>,
+    backup: Option<String>,
+) -> Result<(), StateError> {
+    let location = location.to_owned();
+    match (stored, expected) {
+        (None, None) => Ok(()),
+        (None, Some(e)) => Err(StateError::Missing {
+            location,
+            detail: format!("expected {e}, found nothing"),
+            backup,
+        }),
+        (Some(s), None) if &s.lineage != lineage => Err(StateError::ForeignLineage {
+            location,
+            stored: s.lineage.to_string(),
+            given: lineage.to_string(),
+        }),
+        (Some(s), None) => Err(StateError::StaleSerial {
+            location,
+            stored: s.serial,
+            given: 0,
+        }),
+        (Some(s), Some(e)) if s.lineage != e.lineage => Err(StateError::ForeignLineage {
+            location,
+            stored: s.lineage.to_string(),
+            given: e.lineage.to_string(),
+        }),
+        (Some(s), Some(e)) if s.serial != e.serial => Err(StateError::StaleSerial {
+            location,
+            stored: s.serial,
+            given: e.serial,
+        }),
+        (Some(_), Some(_)) => Ok(()),
+    }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::attrs::{arn_name, int_at, top_level};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
 use crate::retry::{self, Created};
 use crate::services::{aws_tags, list_tags, sync_tags, tags_observed, tags_owned};
 use crate::tags;
@@ -44,7 +44,7 @@ fn active(c: &AutoScalingConfiguration) -> bool {
 }
 
 async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<AutoScalingConfiguration>, ApiFailure> {
-    match retry::read(&ctx.settings, || async move {
+    Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
             .apprunner
             .describe_auto_scaling_configuration()
@@ -54,11 +54,8 @@ async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<AutoScalingConfiguratio
             .classify("DescribeAutoScalingConfiguration")
     })
     .await
-    {
-        Ok(out) => Ok(out.auto_scaling_configuration.filter(active)),
-        Err(f) if f.class == Class::NotFound => Ok(None),
-        Err(f) => Err(f),
-    }
+    .found()?
+    .and_then(|out| out.auto_scaling_configuration.filter(active)))
 }
 
 fn settings_of(c: &AutoScalingConfiguration) -> (i64, i64, i64) {

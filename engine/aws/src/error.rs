@@ -249,6 +249,23 @@ where
 }
 
 /// A fatal error for an answer missing a member we need.
+/// Reads "not found" as absence: an answer is `Some`, a not-found error is
+/// `None`, any other error stays an error.
+pub(crate) trait FoundExt<T> {
+    /// See the trait.
+    fn found(self) -> Result<Option<T>, ApiFailure>;
+}
+
+impl<T> FoundExt<T> for Result<T, ApiFailure> {
+    fn found(self) -> Result<Option<T>, ApiFailure> {
+        match self {
+            Ok(t) => Ok(Some(t)),
+            Err(f) if f.class == Class::NotFound => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+}
+
 pub(crate) fn missing(operation: &'static str, member: &str) -> ApiFailure {
     ApiFailure::new(
         operation,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::attrs::{bool_at, int_at, str_at, top_level};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
 use crate::retry::{self, Created};
 use crate::tags;
 
@@ -89,7 +89,7 @@ fn applied(repo: &Repository) -> Applied {
 }
 
 async fn describe(ctx: &Ctx, name: &str) -> Result<Option<Repository>, ApiFailure> {
-    match retry::read(&ctx.settings, || async move {
+    Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
             .ecr
             .describe_repositories()
@@ -99,15 +99,13 @@ async fn describe(ctx: &Ctx, name: &str) -> Result<Option<Repository>, ApiFailur
             .classify("DescribeRepositories")
     })
     .await
-    {
-        Ok(out) => Ok(out
-            .repositories()
+    .found()?
+    .and_then(|out| {
+        out.repositories()
             .iter()
             .find(|r| r.repository_name() == Some(name))
-            .cloned()),
-        Err(f) if f.class == Class::NotFound => Ok(None),
-        Err(f) => Err(f),
-    }
+            .cloned()
+    }))
 }
 
 async fn list_tags(ctx: &Ctx, arn: &str) -> Result<Vec<Tag>, ApiFailure> {
@@ -125,7 +123,7 @@ async fn list_tags(ctx: &Ctx, arn: &str) -> Result<Vec<Tag>, ApiFailure> {
 }
 
 async fn lifecycle(ctx: &Ctx, name: &str) -> Result<Option<Value>, ApiFailure> {
-    match retry::read(&ctx.settings, || async move {
+    Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
             .ecr
             .get_lifecycle_policy()
@@ -135,11 +133,8 @@ async fn lifecycle(ctx: &Ctx, name: &str) -> Result<Option<Value>, ApiFailure> {
             .classify("GetLifecyclePolicy")
     })
     .await
-    {
-        Ok(out) => Ok(out.lifecycle_policy_text().and_then(lifecycle_from_policy)),
-        Err(f) if f.class == Class::NotFound => Ok(None),
-        Err(f) => Err(f),
-    }
+    .found()?
+    .and_then(|out| out.lifecycle_policy_text().and_then(lifecycle_from_policy)))
 }
 
 /// Reads a repository by ARN; `None` when it is gone.

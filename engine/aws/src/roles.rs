@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::attrs::{arn_tail, list_at, map_at, str_at, top_level};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
 use crate::retry::{self, Backoff, Created};
 use crate::tags;
 
@@ -78,7 +78,7 @@ fn applied(role: &Role) -> Applied {
 }
 
 async fn get_role(ctx: &Ctx, name: &str) -> Result<Option<Role>, ApiFailure> {
-    match retry::read(&ctx.settings, || async move {
+    Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
             .iam
             .get_role()
@@ -88,87 +88,85 @@ async fn get_role(ctx: &Ctx, name: &str) -> Result<Option<Role>, ApiFailure> {
             .classify("GetRole")
     })
     .await
-    {
-        Ok(out) => Ok(out.role),
-        Err(f) if f.class == Class::NotFound => Ok(None),
-        Err(f) => Err(f),
+    .found()?
+    .and_then(|out| out.role))
+}
+
+/// Every item of an IAM listing that pages with `Marker` / `IsTruncated`:
+/// `page(marker)` asks for one page (retried like any read) and returns its
+/// items and, when the answer was truncated, the next marker.
+async fn all_pages<T, F, Fut>(ctx: &Ctx, mut page: F) -> Result<Vec<T>, ApiFailure>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ApiFailure>>,
+{
+    let mut items = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let (mut got, next) = retry::read(&ctx.settings, || page(marker.clone())).await?;
+        items.append(&mut got);
+        match next {
+            Some(m) => marker = Some(m),
+            None => return Ok(items),
+        }
     }
+}
+
+/// The marker of the next page, if the answer was truncated.
+fn next_marker(marker: Option<String>, truncated: bool) -> Option<String> {
+    marker.filter(|_| truncated)
 }
 
 async fn role_tags(ctx: &Ctx, name: &str) -> Result<Vec<Tag>, ApiFailure> {
-    let mut tags = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let marker_now = &marker;
-        let page = retry::read(&ctx.settings, || async move {
-            ctx.clients
-                .iam
-                .list_role_tags()
-                .role_name(name)
-                .set_marker(marker_now.clone())
-                .send()
-                .await
-                .classify("ListRoleTags")
-        })
-        .await?;
-        tags.extend(page.tags.iter().cloned());
-        match page.marker {
-            Some(m) if page.is_truncated => marker = Some(m),
-            _ => return Ok(tags),
-        }
-    }
+    all_pages(ctx, |marker| async move {
+        let out = ctx
+            .clients
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .classify("ListRoleTags")?;
+        Ok((out.tags, next_marker(out.marker, out.is_truncated)))
+    })
+    .await
 }
 
 async fn attached(ctx: &Ctx, name: &str) -> Result<BTreeSet<String>, ApiFailure> {
-    let mut out = BTreeSet::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let marker_now = &marker;
-        let page = retry::read(&ctx.settings, || async move {
-            ctx.clients
-                .iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .set_marker(marker_now.clone())
-                .send()
-                .await
-                .classify("ListAttachedRolePolicies")
-        })
-        .await?;
-        out.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_owned)),
-        );
-        match page.marker {
-            Some(m) if page.is_truncated => marker = Some(m),
-            _ => return Ok(out),
-        }
-    }
+    let policies = all_pages(ctx, |marker| async move {
+        let out = ctx
+            .clients
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .classify("ListAttachedRolePolicies")?;
+        Ok((
+            out.attached_policies.unwrap_or_default(),
+            next_marker(out.marker, out.is_truncated),
+        ))
+    })
+    .await?;
+    Ok(policies.into_iter().filter_map(|p| p.policy_arn).collect())
 }
 
 async fn inline(ctx: &Ctx, name: &str) -> Result<BTreeMap<String, String>, ApiFailure> {
-    let mut names = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let marker_now = &marker;
-        let page = retry::read(&ctx.settings, || async move {
-            ctx.clients
-                .iam
-                .list_role_policies()
-                .role_name(name)
-                .set_marker(marker_now.clone())
-                .send()
-                .await
-                .classify("ListRolePolicies")
-        })
-        .await?;
-        names.extend(page.policy_names.iter().cloned());
-        match page.marker {
-            Some(m) if page.is_truncated => marker = Some(m),
-            _ => break,
-        }
-    }
+    let names = all_pages(ctx, |marker| async move {
+        let out = ctx
+            .clients
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .classify("ListRolePolicies")?;
+        Ok((out.policy_names, next_marker(out.marker, out.is_truncated)))
+    })
+    .await?;
     let mut out = BTreeMap::new();
     for policy in names {
         let policy_ref = &policy;

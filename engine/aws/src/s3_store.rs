@@ -330,42 +330,20 @@ impl S3Store {
         }
     }
 
-    fn check_expectation(
+    /// The compare half of the compare-and-swap (shared with every backend).
+    fn check_stored(
         &self,
         stored: Option<&Snapshot>,
         snapshot: &Snapshot,
         expected: Option<&Generation>,
     ) -> Result<(), StateError> {
-        let location = self.location();
-        match (stored, expected) {
-            (None, None) => Ok(()),
-            (None, Some(e)) => Err(StateError::Missing {
-                location,
-                detail: format!("expected {e}, found nothing"),
-                backup: None,
-            }),
-            (Some(s), None) if s.lineage != snapshot.lineage => Err(StateError::ForeignLineage {
-                location,
-                stored: s.lineage.to_string(),
-                given: snapshot.lineage.to_string(),
-            }),
-            (Some(s), None) => Err(StateError::StaleSerial {
-                location,
-                stored: s.serial,
-                given: 0,
-            }),
-            (Some(s), Some(e)) if s.lineage != e.lineage => Err(StateError::ForeignLineage {
-                location,
-                stored: s.lineage.to_string(),
-                given: e.lineage.to_string(),
-            }),
-            (Some(s), Some(e)) if s.serial != e.serial => Err(StateError::StaleSerial {
-                location,
-                stored: s.serial,
-                given: e.serial,
-            }),
-            (Some(_), Some(_)) => Ok(()),
-        }
+        apprun_state::check_stored(
+            &self.location(),
+            stored.map(Snapshot::generation).as_ref(),
+            &snapshot.lineage,
+            expected,
+            None,
+        )
     }
 
     /// The lock record: `None` if there is no lock object, `Some(Err)` if
@@ -431,7 +409,7 @@ impl Storage for S3Store {
         let bytes = apprun_state::prepare_write(snapshot, expected, &location)?;
 
         let current = self.read_current()?;
-        self.check_expectation(current.as_ref().map(|(_, s)| s), snapshot, expected)?;
+        self.check_stored(current.as_ref().map(|(_, s)| s), snapshot, expected)?;
         let condition = match &current {
             Some((object, _)) => {
                 // Keep the version we replace. Written before the swap: if
@@ -471,7 +449,7 @@ impl Storage for S3Store {
                 {
                     return Ok(());
                 }
-                self.check_expectation(now.as_ref().map(|(_, s)| s), snapshot, expected)?;
+                self.check_stored(now.as_ref().map(|(_, s)| s), snapshot, expected)?;
                 Err(StateError::StaleSerial {
                     location,
                     stored: now.as_ref().map_or(0, |(_, s)| s.serial),

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 
 use crate::attrs::{bool_at, int_at, map_at, str_at, top_level};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
 use crate::retry::{self, Backoff, Created};
 use crate::tags;
 use crate::wait::{self, Waiting};
@@ -546,11 +546,9 @@ async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<Service>, ApiFailure> {
             .classify("DescribeService")
     })
     .await;
-    match out {
-        Ok(o) => Ok(o.service.filter(|s| s.status != ServiceStatus::Deleted)),
-        Err(f) if f.class == Class::NotFound => Ok(None),
-        Err(f) => Err(f),
-    }
+    Ok(out
+        .found()?
+        .and_then(|o| o.service.filter(|s| s.status != ServiceStatus::Deleted)))
 }
 
 /// The ARN of the account's default auto scaling configuration.

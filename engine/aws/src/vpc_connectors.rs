@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::attrs::{arn_name, list_at, top_level};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
 use crate::network_checks::Question;
 use crate::retry::{self, Created};
 use crate::services::{aws_tags, list_tags, sync_tags, tags_observed, tags_owned};
@@ -38,7 +38,7 @@ fn active(c: &VpcConnector) -> bool {
 }
 
 async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<VpcConnector>, ApiFailure> {
-    match retry::read(&ctx.settings, || async move {
+    Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
             .apprunner
             .describe_vpc_connector()
@@ -48,11 +48,8 @@ async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<VpcConnector>, ApiFailu
             .classify("DescribeVpcConnector")
     })
     .await
-    {
-        Ok(out) => Ok(out.vpc_connector.filter(active)),
-        Err(f) if f.class == Class::NotFound => Ok(None),
-        Err(f) => Err(f),
-    }
+    .found()?
+    .and_then(|out| out.vpc_connector.filter(active)))
 }
 
 /// The ids among `ids` that EC2 does not know (asked once per process for

@@ -149,18 +149,11 @@ pub(crate) fn check_shapes(v: &mut Violations, m: &Members) {
 }
 
 /// Patterns shown in the cpu/memory messages (the model's own alternations).
-static CPU_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(256|512|1024|2048|4096|(0\.25|0\.5|1|2|4) vCPU)$").unwrap_or_else(|_| never())
-});
+static CPU_PATTERN: LazyLock<Regex> =
+    LazyLock::new(|| validate::re(r"^(256|512|1024|2048|4096|(0\.25|0\.5|1|2|4) vCPU)$"));
 static MEMORY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(512|1024|2048|3072|4096|6144|8192|10240|12288|(0\.5|1|2|3|4|6|8|10|12) GB)$")
-        .unwrap_or_else(|_| never())
+    validate::re(r"^(512|1024|2048|3072|4096|6144|8192|10240|12288|(0\.5|1|2|3|4|6|8|10|12) GB)$")
 });
-
-fn never() -> Regex {
-    #[allow(clippy::expect_used)]
-    Regex::new("$^").expect("the empty-language regex compiles")
-}
 
 fn check_source(v: &mut Violations, s: &SourceConfiguration) {
     if let Some(code) = &s.code_repository {
@@ -312,11 +305,11 @@ fn check_secrets(v: &mut Violations, secrets: Option<&SensitiveMap>, p: &str) {
 }
 
 static SECRET_ARN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^arn:aws[\w-]*:(secretsmanager:[a-z0-9-]+:([0-9]{12}):secret:.+|ssm:[a-z0-9-]+:([0-9]{12}):parameter/.+)$")
-        .unwrap_or_else(|_| never())
+    validate::re(
+        r"^arn:aws[\w-]*:(secretsmanager:[a-z0-9-]+:([0-9]{12}):secret:.+|ssm:[a-z0-9-]+:([0-9]{12}):parameter/.+)$",
+    )
 });
-static SSM_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.\-/]+$").unwrap_or_else(|_| never()));
+static SSM_NAME: LazyLock<Regex> = LazyLock::new(|| validate::re(r"^[A-Za-z0-9_.\-/]+$"));
 
 /// Builds the spec of a new service (`previous = None`) or of an update.
 pub(crate) fn build(

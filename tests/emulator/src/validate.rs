@@ -10,9 +10,10 @@ use regex::Regex;
 
 use crate::error::ApiError;
 
-fn re(pattern: &str) -> Regex {
-    // The patterns are constants of this module (never client input), and the
-    // unit tests compile every one of them.
+/// Compiles one of the emulator's constant validation patterns.
+pub(crate) fn re(pattern: &str) -> Regex {
+    // The patterns are constants of the emulator (never client input), and
+    // the unit tests compile every one of them.
     #[allow(clippy::expect_used)]
     Regex::new(pattern).expect("validation patterns are valid regexes")
 }
