@@ -10,62 +10,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use apprunner_emulator::{ClockMode, Emulator, RunningEmulator};
 use serde_json::Value;
 
-/// The project's Python venv (moto, boto3, the AWS CLI).
-pub fn venv() -> PathBuf {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        if let Ok(v) = std::env::var("APPRUN_VENV")
-            && !v.is_empty()
-        {
-            return PathBuf::from(v);
-        }
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/python-env");
-        let out = Command::new(script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/python-env");
-        assert!(out.status.success(), "scripts/python-env failed");
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
-    .clone()
-}
-
-/// A running moto server; it dies with the test process (its wrapper shell
-/// kills it when the pipe on its stdin closes).
-pub struct Moto {
-    pub port: u16,
-    /// Where moto's request recorder writes.
-    pub recording: PathBuf,
-    _child: Child,
-    _dir: tempfile::TempDir,
-}
+#[path = "../shared/moto.rs"]
+mod moto_server;
+#[allow(unused_imports)] // each test binary uses a different part
+pub use moto_server::{Moto, moto, venv};
 
 impl Moto {
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Clears moto's request recording and starts recording.
-    pub fn start_recording(&self) {
-        http(self.port, "POST", "/moto-api/recorder/reset-recording").unwrap();
-        http(self.port, "POST", "/moto-api/recorder/start-recording").unwrap();
-    }
-
     /// Stops recording; the recorded requests' actions (`CreateRole`,
     /// `ecr:CreateRepository`, ...).
     pub fn stop_recording(&self) -> Vec<String> {
-        http(self.port, "POST", "/moto-api/recorder/stop-recording").unwrap();
-        let text = std::fs::read_to_string(&self.recording).unwrap_or_default();
-        text.lines()
+        self.stop_recording_raw()
+            .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| recorded_action(&serde_json::from_str(l).unwrap()))
             .collect()
@@ -132,60 +95,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-/// The moto server of this test binary (started on first use).
-#[allow(clippy::zombie_processes)]
-pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let recording = dir.path().join("moto_recording");
-        let server = venv().join("bin/moto_server");
-        assert!(server.exists(), "{} is missing", server.display());
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#)
-            .arg(&server)
-            .arg(port.to_string())
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .env("MOTO_RECORDER_FILEPATH", &recording)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if http(port, "GET", "/moto-api/").is_some() {
-                return Moto {
-                    port,
-                    recording,
-                    _child: child,
-                    _dir: dir,
-                };
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto_server did not answer on port {port} within 60 s");
-    })
-}
-
-fn http(port: u16, method: &str, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.starts_with("HTTP/1.").then_some(out)
 }
 
 /// One test's world: an emulator (real clock, short operations) on a

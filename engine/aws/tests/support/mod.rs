@@ -4,95 +4,16 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 
-/// A running moto server. It dies with the test process: its wrapper shell
-/// kills it when the pipe on its stdin closes.
-pub struct Moto {
-    pub port: u16,
-    _child: Child,
-}
-
-impl Moto {
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-fn venv() -> PathBuf {
-    if let Ok(v) = std::env::var("APPRUN_VENV")
-        && !v.is_empty()
-    {
-        return PathBuf::from(v);
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/python-env");
-    let out = Command::new(script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/python-env");
-    assert!(out.status.success(), "scripts/python-env failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// The moto server of this test binary (started on first use).
-// The wrapper shell is never waited on: it ends, killing moto, when this
-// process exits and the pipe on its stdin closes.
-#[allow(clippy::zombie_processes)]
-pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = venv().join("bin/moto_server");
-        assert!(server.exists(), "{} is missing", server.display());
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#)
-            .arg(&server)
-            .arg(port.to_string())
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if http_get(port, "/moto-api/").is_some() {
-                return Moto {
-                    port,
-                    _child: child,
-                };
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto_server did not answer on port {port} within 60 s");
-    })
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.starts_with("HTTP/1.").then_some(out)
-}
+#[path = "../../../../tests/shared/moto.rs"]
+mod moto_server;
+#[allow(unused_imports)] // each test binary uses a different part
+pub use moto_server::{Moto, moto};
 
 /// A unique suffix for names in this process.
 pub fn unique(prefix: &str) -> String {
