@@ -987,3 +987,116 @@ fn a_used_vpc_connector_is_replaced() {
     w.run_ok(APPLY, 0);
     w.run_ok(DESTROY, 0);
 }
+
+/// `apprun import` on AWS, every kind: each resource of the private-api
+/// stack is removed from state (`state rm`) and adopted again by its id
+/// (roles and repositories by name, as Terraform imports them; App Runner
+/// resources by ARN); then the plan has no change and the state is the one
+/// apply wrote. Importing an address already in state, one the stack does
+/// not declare, or an id that does not exist fails with what to do.
+#[test]
+fn import_adopts_every_kind_by_its_id() {
+    let w = World::new(50);
+    let vpc = w.make_vpc("import-api");
+    w.write_stack(&private_api_stack(&vpc).replace("stack: private-api", "stack: import-api"));
+    w.run_ok(APPLY, 0);
+    let applied = w.state("import-api").unwrap();
+    let resources = applied["resources"].as_array().unwrap().clone();
+    assert_eq!(resources.len(), 6);
+    let state_args = ["--target", "aws", "--stack", "apprun.yaml"];
+    let with = |head: &[&str]| -> Vec<String> {
+        head.iter()
+            .chain(state_args.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |args: Vec<String>, code: i32| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        w.run_ok(&args, code)
+    };
+
+    let started = Instant::now();
+    for r in &resources {
+        let address = r["address"].as_str().unwrap();
+        let arn = r["physical_id"].as_str().unwrap();
+        // The id a user has at hand: a role's or repository's name, else
+        // the ARN.
+        let id = if address.starts_with("roles.") || address.starts_with("repositories.") {
+            r["outputs"]["name"].as_str().unwrap()
+        } else {
+            arn
+        };
+        run(with(&["state", "rm", address]), 0);
+        let out = run(with(&["import", address, id]), 0);
+        assert!(text(&out).contains(&format!("Imported {id} as {address}")));
+        // Importing it twice is refused, the state untouched.
+        let again = run(with(&["import", address, id]), 1);
+        assert!(
+            text(&again).contains("already in the state"),
+            "{}",
+            text(&again)
+        );
+    }
+    let import_s = started.elapsed().as_secs_f64();
+    let imported = w.state("import-api").unwrap();
+    let ids = |doc: &Value| -> BTreeMap<String, (String, Value)> {
+        doc["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["address"].as_str().unwrap().to_string(),
+                    (
+                        r["physical_id"].as_str().unwrap().to_string(),
+                        r["outputs"].clone(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(&imported),
+        ids(&applied),
+        "the imported state records the same ids and outputs as apply"
+    );
+    let plan = w.run_ok(
+        &[
+            "plan",
+            "--target",
+            "aws",
+            "--detailed-exitcode",
+            "apprun.yaml",
+        ],
+        0,
+    );
+    assert!(text(&plan).contains("No changes"), "{}", text(&plan));
+
+    // Mistakes: an undeclared address, an id that does not exist.
+    let undeclared = run(with(&["import", "services.nope", "x"]), 1);
+    assert!(
+        text(&undeclared).contains("does not declare"),
+        "{}",
+        text(&undeclared)
+    );
+    let service = "services.api";
+    run(with(&["state", "rm", service]), 0);
+    let missing_arn = "arn:aws:apprunner:us-east-1:123456789012:service/none/0123456789abcdef";
+    let missing = run(with(&["import", service, missing_arn]), 1);
+    assert!(text(&missing).contains("none"), "{}", text(&missing));
+    assert!(
+        w.state("import-api").unwrap()["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["address"] != service),
+        "a failed import wrote state"
+    );
+    let id = ids(&applied)[service].0.clone();
+    run(with(&["import", service, &id]), 0);
+    w.run_ok(DESTROY, 0);
+    println!(
+        "{}",
+        json!({"test": "import", "resources": resources.len(), "import_s": import_s})
+    );
+}

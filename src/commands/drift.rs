@@ -212,13 +212,14 @@ pub fn run_import(address: &str, id: &str, args: &StateArgs, out: &Output) -> Re
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let observed = targets::runtime()?.block_on(async {
+    let found = targets::runtime()?.block_on(async {
         targets::dispatch!(args.target, &dir, |provider| provider
             .read(parsed.kind, id, &serde_json::Value::Null)
             .await
+            .map(|observed| observed.map(|o| (provider.canonical_id(parsed.kind, id, &o), o)))
             .map_err(CliError::Provider))
     })?;
-    let Some(observed) = observed else {
+    let Some((physical_id, observed)) = found else {
         return Err(CliError::Provider(apprun_engine::ProviderError::NotFound {
             what: id.to_string(),
         }));
@@ -227,7 +228,7 @@ pub fn run_import(address: &str, id: &str, args: &StateArgs, out: &Output) -> Re
         let record = recorded(
             &resource,
             &observed.attributes,
-            id,
+            &physical_id,
             observed.outputs.clone(),
             &snapshot.digest_key,
         );

@@ -52,6 +52,11 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Empties every moto backend (`POST /moto-api/reset`).
+    pub fn reset(&self) {
+        http(self.port, "POST", "/moto-api/reset").unwrap();
+    }
+
     /// Clears moto's request recording and starts recording.
     pub fn start_recording(&self) {
         http(self.port, "POST", "/moto-api/recorder/reset-recording").unwrap();

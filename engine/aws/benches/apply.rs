@@ -9,7 +9,9 @@
 //! 1. Apply the 120-resource stack (20 groups of a repository, an access
 //!    role, an instance role, a VPC connector, an auto scaling configuration
 //!    and a service using all five) with parallelism 32: wall time / the
-//!    critical-path bound.
+//!    critical-path bound; and, in the same run, wall / the provider alone
+//!    (no engine) and wall / a capacity bound (moto's time to serve every
+//!    repository and role with nothing else running, plus one service).
 //! 2. The same apply with the emulator admitting R calls/s
 //!    (`throttle_above_rps`): wall / (App Runner calls / R), and failures.
 //! 3. Drift over 500 services with R calls/s: wall / (calls / R).
@@ -39,6 +41,26 @@ use serde_json::{Value, json};
 
 const LATENCY_MS: u64 = 200;
 const OPERATION_MS: u64 = 200;
+
+/// CPU seconds (user + system) this process has used so far, from
+/// /proc/self/stat (Linux; 0 elsewhere): what a run costs the cores moto
+/// also needs.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at state.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 here; 100 Hz.
+    (ticks(11) + ticks(12)) / 100.0
+}
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -227,6 +249,25 @@ async fn run_apply(text: &str, provider: AwsProvider, parallelism: usize) -> App
     }
 }
 
+/// Creates a resource without dependencies through the provider alone;
+/// its address and outputs.
+async fn create_root(
+    provider: Arc<AwsProvider>,
+    stack_name: String,
+    r: apprun_engine::desired::DesiredResource,
+) -> (Address, BTreeMap<String, Value>) {
+    let request = ResourceRequest {
+        stack: &stack_name,
+        address: &r.address,
+        name: &r.name,
+        attributes: &r.attributes,
+        dependencies: &BTreeMap::new(),
+        progress: Arc::new(|_, _| {}),
+    };
+    let applied = provider.create(&request).await.unwrap();
+    (r.address.clone(), applied.outputs)
+}
+
 /// The same stack created with the provider alone, no engine: every group
 /// at once, its five roots concurrently, then its service with their
 /// outputs. No journal, no scheduling, unbounded parallelism: the best any
@@ -252,20 +293,7 @@ async fn run_direct(text: &str, provider: AwsProvider) -> f64 {
         groups.spawn(async move {
             let mut creates = tokio::task::JoinSet::new();
             for r in mine {
-                let provider = provider.clone();
-                let stack_name = stack_name.clone();
-                creates.spawn(async move {
-                    let request = ResourceRequest {
-                        stack: &stack_name,
-                        address: &r.address,
-                        name: &r.name,
-                        attributes: &r.attributes,
-                        dependencies: &BTreeMap::new(),
-                        progress: Arc::new(|_, _| {}),
-                    };
-                    let applied = provider.create(&request).await.unwrap();
-                    (r.address.clone(), applied.outputs)
-                });
+                creates.spawn(create_root(provider.clone(), stack_name.clone(), r));
             }
             let mut outputs: BTreeMap<Address, BTreeMap<String, Value>> = BTreeMap::new();
             while let Some(done) = creates.join_next().await {
@@ -294,13 +322,62 @@ async fn run_direct(text: &str, provider: AwsProvider) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
+/// Every repository and role of the stack (the moto-backed roots) created
+/// with the provider alone, all at once: how long this machine's moto takes
+/// to serve them with nothing else running. No schedule can finish the last
+/// of them sooner, so `moto_floor + service` is a second lower bound on the
+/// apply, one that counts moto's capacity instead of assuming each root
+/// runs at its idle speed.
+async fn run_moto_floor(text: &str, provider: AwsProvider) -> (f64, usize) {
+    let stack = apprun_schema::load(text, &VarInputs::new()).unwrap_or_else(|e| panic!("{e:?}"));
+    let stack_name = stack.stack.value.clone();
+    let roots: Vec<_> = apprun_engine::desired::desired(&stack)
+        .into_iter()
+        .filter(|d| matches!(d.address.kind, Kind::Repository | Kind::Role))
+        .collect();
+    let count = roots.len();
+    let provider = Arc::new(provider);
+    let started = Instant::now();
+    let mut creates = tokio::task::JoinSet::new();
+    for r in roots {
+        creates.spawn(create_root(provider.clone(), stack_name.clone(), r));
+    }
+    while let Some(done) = creates.join_next().await {
+        done.unwrap();
+    }
+    (started.elapsed().as_secs_f64(), count)
+}
+
+/// Empties moto and creates the VPC (a subnet and a security group) the
+/// stacks use; the ids. Each measured run starts from this, because moto
+/// answers more slowly the more roles and repositories it holds: without it
+/// the later runs (direct, floor) would meet a fuller moto than the apply.
+/// One call to each service afterwards, so no run pays moto's first-call
+/// set-up of a backend.
+async fn fresh_moto(moto: &support::Moto) -> (String, String) {
+    moto.reset();
+    let config = support::sdk_config(&moto.url());
+    aws_sdk_iam::Client::new(&config)
+        .list_roles()
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_ecr::Client::new(&config)
+        .describe_repositories()
+        .send()
+        .await
+        .unwrap();
+    support::network(moto).await
+}
+
 async fn emulator() -> RunningEmulator {
     Emulator::builder()
         .clock(ClockMode::Real)
         .operation_duration(Duration::from_millis(OPERATION_MS))
         .max_services(1000)
-        .max_vpc_connectors(200)
-        .max_autoscaling_names(200)
+        // Every run creates 20 of each; BENCH_RUNS runs share the emulator.
+        .max_vpc_connectors(2000)
+        .max_autoscaling_names(2000)
         .start()
         .await
         .unwrap()
@@ -385,38 +462,7 @@ async fn run() {
     // tried: a fresh moto process answers its first ECR calls in 0.5 s and
     // more, which made the whole run slower, not faster.)
     let moto = support::moto();
-    let ec2 = aws_sdk_ec2::Client::new(&support::sdk_config(&moto.url()));
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.0.1.0/24")
-        .send()
-        .await
-        .unwrap()
-        .subnet
-        .unwrap()
-        .subnet_id
-        .unwrap();
-    let sg = ec2
-        .create_security_group()
-        .vpc_id(&vpc)
-        .group_name("bench")
-        .description("bench")
-        .send()
-        .await
-        .unwrap()
-        .group_id
-        .unwrap();
+    let (subnet, sg) = fresh_moto(moto).await;
 
     // ---- 1. The 120-resource apply at 200 ms per call -------------------
     let emu = emulator().await;
@@ -481,20 +527,69 @@ async fn run() {
     let root_max = roots.iter().map(|r| r.1).fold(0.0, f64::max);
     let bound = root_max + service_min;
 
-    let big = run_apply(
-        &stack_text("bench", groups, &subnet, &sg),
-        provider.clone(),
-        parallelism,
-    )
-    .await;
-    assert!(big.succeeded, "{:?}", big.failures);
-    let log = emu.admin().requests();
-    // The baseline in the same run: the provider alone, no engine.
-    let direct = run_direct(
-        &stack_text("direct", groups, &subnet, &sg),
-        provider.clone(),
-    )
-    .await;
+    // Apply, direct and floor, each on a fresh moto, BENCH_RUNS times
+    // (default 3) in turn; the figures are medians (single runs vary by
+    // 10-20% on this machine). The details below are the last apply's.
+    let runs: usize = env_or("BENCH_RUNS", 3).max(1);
+    let (mut applies, mut directs, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut apply_cpus, mut direct_cpus) = (Vec::new(), Vec::new());
+    let mut last = None;
+    let mut log = Vec::new();
+    let mut moto_roots = 0;
+    for r in 0..runs {
+        let (subnet, sg) = fresh_moto(moto).await;
+        emu.admin().clear_requests();
+        let cpu = cpu_seconds();
+        let run = run_apply(
+            &stack_text(&format!("bench{r}"), groups, &subnet, &sg),
+            provider.clone(),
+            parallelism,
+        )
+        .await;
+        assert!(run.succeeded, "{:?}", run.failures);
+        apply_cpus.push(cpu_seconds() - cpu);
+        applies.push(run.wall);
+        log = emu.admin().requests();
+        last = Some(run);
+        // The baseline in the same run: the provider alone, no engine.
+        let (subnet, sg) = fresh_moto(moto).await;
+        let cpu = cpu_seconds();
+        directs.push(
+            run_direct(
+                &stack_text(&format!("direct{r}"), groups, &subnet, &sg),
+                provider.clone(),
+            )
+            .await,
+        );
+        direct_cpus.push(cpu_seconds() - cpu);
+        let (subnet, sg) = fresh_moto(moto).await;
+        let (floor, roots) = run_moto_floor(
+            &stack_text(&format!("floor{r}"), groups, &subnet, &sg),
+            provider.clone(),
+        )
+        .await;
+        floors.push(floor);
+        moto_roots = roots;
+    }
+    let big = last.expect("at least one run");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let round3 = |v: &[f64]| {
+        v.iter()
+            .map(|x| (x * 1000.0).round() / 1000.0)
+            .collect::<Vec<_>>()
+    };
+    let runs_json = json!({
+        "apply_s": round3(&applies), "direct_s": round3(&directs), "moto_floor_s": round3(&floors),
+        "apply_cpu_s": round3(&apply_cpus), "direct_cpu_s": round3(&direct_cpus),
+    });
+    let wall = median(applies);
+    let direct = median(directs);
+    let moto_floor = median(floors);
+    let (apply_cpu, direct_cpu) = (median(apply_cpus), median(direct_cpus));
+    let capacity_bound = bound.max(moto_floor + service_min);
     let ar_total = log.len();
     let ar_failed = log.iter().filter(|r| r.error.is_some()).count();
     let polls = log
@@ -556,8 +651,12 @@ async fn run() {
         json!({
             "bench": "apply_120", "resources": groups * 6, "parallelism": parallelism,
             "latency_ms": LATENCY_MS, "operation_ms": OPERATION_MS,
-            "wall_s": big.wall, "critical_path_bound_s": bound, "ratio": big.wall / bound,
-            "direct_provider_wall_s": direct, "ratio_to_direct": big.wall / direct,
+            "runs": runs, "wall_s": wall, "critical_path_bound_s": bound, "ratio": wall / bound,
+            "direct_provider_wall_s": direct, "ratio_to_direct": wall / direct,
+            "moto_floor_s": moto_floor, "moto_roots": moto_roots,
+            "process_cpu_s": {"apply": apply_cpu, "direct": direct_cpu},
+            "capacity_bound_s": capacity_bound, "ratio_to_capacity_bound": wall / capacity_bound,
+            "each_run": runs_json,
             "bound_parts": {
                 "roots_s": roots.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
                 "service_s": service_min,
@@ -565,7 +664,7 @@ async fn run() {
                 "asc_calls_idle": asc_calls, "unattributed_calls_idle": unattributed,
                 "idle_create_s": idle,
             },
-            "run": {
+            "last_run": {
                 "apprunner_calls": ar_total, "apprunner_failed_calls": ar_failed, "list_operations_polls": polls,
                 "last_root_done_s": roots_done, "first_service_start_s": first_service_start,
                 "last_service_done_s": services_done.iter().cloned().fold(0.0, f64::max),
@@ -597,6 +696,7 @@ async fn run() {
         (true, None, "rateb"),
         (false, Some(rps * 0.95), "ratec"),
     ] {
+        let (subnet, sg) = fresh_moto(moto).await;
         emu.admin().clear_requests();
         let settings = Settings {
             adaptive_retry: adaptive,

@@ -74,6 +74,16 @@ impl Provider for AwsProvider {
         }
     }
 
+    /// Roles and repositories can be named by name or ARN (as Terraform
+    /// imports them, by name); their state records the ARN, as `create`
+    /// does. App Runner resources are only ever named by ARN.
+    fn canonical_id(&self, kind: Kind, id: &str, observed: &Observed) -> String {
+        match (kind, observed.outputs.get("arn").and_then(Value::as_str)) {
+            (Kind::Role | Kind::Repository, Some(arn)) if !id.starts_with("arn:") => arn.to_owned(),
+            _ => id.to_owned(),
+        }
+    }
+
     async fn find_owned(
         &self,
         stack: &str,

@@ -173,38 +173,6 @@ async fn repository_provider_contract_and_updates() {
         .unwrap();
 }
 
-/// A VPC, a subnet and a security group in moto.
-async fn network() -> (String, String) {
-    let config = support::sdk_config(&support::moto().url());
-    let ec2 = aws_sdk_ec2::Client::new(&config);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc_id)
-        .cidr_block("10.0.1.0/24")
-        .send()
-        .await
-        .unwrap();
-    let sg = ec2
-        .create_security_group()
-        .group_name(support::unique("sg"))
-        .description("apprun test")
-        .vpc_id(&vpc_id)
-        .send()
-        .await
-        .unwrap();
-    (
-        subnet.subnet().unwrap().subnet_id().unwrap().to_owned(),
-        sg.group_id().unwrap().to_owned(),
-    )
-}
-
 fn connector_yaml(subnet: &str, sg: &str) -> String {
     format!(
         r#"
@@ -224,7 +192,7 @@ async fn vpc_connector_contract_with_moto_network() {
     let emu = support::emulator().await;
     let moto = support::moto();
     let p = support::provider(&emu.endpoint_url(), &moto.url());
-    let (subnet, sg) = network().await;
+    let (subnet, sg) = support::network(support::moto()).await;
     let all = support::desired(&connector_yaml(&subnet, &sg));
     let r = support::resource(&all, "vpc_connectors.db");
     let passed = support::contract(&p, "net", &r, &r.attributes).await;
@@ -236,7 +204,7 @@ async fn vpc_connector_with_a_missing_subnet_fails_clearly() {
     let emu = support::emulator().await;
     let moto = support::moto();
     let p = support::provider(&emu.endpoint_url(), &moto.url());
-    let (_, sg) = network().await;
+    let (_, sg) = support::network(support::moto()).await;
     let all = support::desired(&connector_yaml("subnet-0123456789abcdef0", &sg));
     let r = support::resource(&all, "vpc_connectors.db");
     let deps = BTreeMap::new();

@@ -233,4 +233,13 @@ pub trait Provider: Send + Sync {
         recorded: &Value,
         progress: Progress,
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+
+    /// The physical id to record for a resource a user named by `id`
+    /// (import), given what reading it returned: the form `create` records,
+    /// when the target accepts several (an IAM role's name for its ARN).
+    /// By default, `id` as given.
+    fn canonical_id(&self, kind: Kind, id: &str, observed: &Observed) -> String {
+        let _ = (kind, observed);
+        id.to_owned()
+    }
 }

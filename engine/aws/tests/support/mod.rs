@@ -15,6 +15,37 @@ mod moto_server;
 #[allow(unused_imports)] // each test binary uses a different part
 pub use moto_server::{Moto, moto};
 
+/// A VPC, a subnet and a security group in `moto`: (subnet id, group id).
+pub async fn network(moto: &Moto) -> (String, String) {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config(&moto.url()));
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.0.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let sg = ec2
+        .create_security_group()
+        .group_name(unique("sg"))
+        .description("apprun test")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    (
+        subnet.subnet().unwrap().subnet_id().unwrap().to_owned(),
+        sg.group_id().unwrap().to_owned(),
+    )
+}
+
 /// A unique suffix for names in this process.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
