@@ -16,7 +16,9 @@
 //!    (`throttle_above_rps`): wall / (App Runner calls / R), and failures.
 //! 3. Drift over 500 services with R calls/s: wall / (calls / R).
 //!
-//! Run: `cargo bench -p apprun-aws --bench apply` (env `BENCH_RPS`,
+//! Run: `cargo bench --profile dev --workspace --bench apply` (`--workspace`
+//! reuses the test build's dependencies; `-p apprun-aws` would resolve other
+//! features and compile the SDK crates again) (env `BENCH_RUNS`, `BENCH_RPS`,
 //! `BENCH_DRIFT_SERVICES`, `BENCH_PARALLELISM` override the defaults).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]

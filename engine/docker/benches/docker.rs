@@ -326,6 +326,7 @@ async fn direct_replica(
             nano_cpus: Some(spec.nano_cpus),
             memory: Some(spec.memory),
             security_opt: Some(vec!["no-new-privileges".to_string()]),
+            init: Some(true),
             ..Default::default()
         }),
         ..Default::default()
@@ -385,6 +386,7 @@ async fn direct_apply(
             network_mode: Some("host".to_string()),
             security_opt: Some(vec!["no-new-privileges".to_string()]),
             memory: Some(128 * 1024 * 1024),
+            init: Some(true),
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                 maximum_retry_count: None,

@@ -127,7 +127,8 @@ impl DockerEngine {
     /// (NanoCpus = units / 1024 CPUs) and memory limits, `no-new-privileges`,
     /// the ownership labels, joins `spec.networks` (created beforehand by
     /// [`DockerEngine::ensure_network`]) with the service name as an alias,
-    /// and publishes its port on 127.0.0.1 only, on an ephemeral port.
+    /// and publishes its port on 127.0.0.1 only, on an ephemeral port. It
+    /// runs under Docker's init, which passes SIGTERM on to the app.
     pub async fn run_replica(
         &self,
         spec: &ServiceSpec,
@@ -175,7 +176,10 @@ impl DockerEngine {
             memory: (spec.memory_mb > 0).then(|| i64::from(spec.memory_mb) * 1024 * 1024),
             security_opt: Some(vec!["no-new-privileges".to_string()]),
             network_mode: networks.first().cloned(),
-            init: None,
+            // Docker's init (tini) as PID 1: the app runs as its child, so
+            // SIGTERM ends a process that installs no handler (as PID 1 the
+            // kernel would ignore it, and every stop would wait the grace).
+            init: Some(true),
             ..Default::default()
         };
         let mut endpoints = HashMap::new();

@@ -248,6 +248,8 @@ impl DockerEngine {
                 network_mode: Some("host".to_string()),
                 security_opt: Some(vec!["no-new-privileges".to_string()]),
                 memory: Some(128 * 1024 * 1024),
+                // Under Docker's init, SIGTERM ends the proxy at once.
+                init: Some(true),
                 restart_policy: Some(RestartPolicy {
                     name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                     maximum_retry_count: None,

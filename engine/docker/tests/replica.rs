@@ -76,3 +76,53 @@ async fn echo_replica_answers_through_its_published_loopback_port() {
         assert_eq!(b.host_ip.as_deref(), Some("127.0.0.1"));
     }
 }
+
+/// A replica runs under Docker's init, so `docker stop` ends the echo
+/// server (which installs no signal handler) with SIGTERM: exit 143. As
+/// PID 1 itself, the kernel would ignore SIGTERM and Docker would SIGKILL
+/// it after the grace period: exit 137.
+#[tokio::test]
+async fn a_stopped_replica_ends_by_sigterm_not_by_kill_after_the_grace() {
+    let Some(engine) =
+        engine_or_skip("a_stopped_replica_ends_by_sigterm_not_by_kill_after_the_grace").await
+    else {
+        return;
+    };
+    let guard = StackGuard::new("sigterm");
+    engine.ensure_builtin_images().await.unwrap();
+    let spec = echo_spec(&guard.stack, "services.web", "bye");
+    let r = engine
+        .run_replica(&spec, &apprun_docker::ECHO.tag(), &new_generation(), 0)
+        .await
+        .unwrap();
+    let docker = bollard::Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap();
+    docker
+        .stop_container(
+            &r.id,
+            Some(
+                bollard::query_parameters::StopContainerOptionsBuilder::default()
+                    .t(10)
+                    .build(),
+            ),
+        )
+        .await
+        .unwrap();
+    let state = docker
+        .inspect_container(
+            &r.id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .unwrap()
+        .state
+        .unwrap();
+    assert_eq!(
+        state.exit_code,
+        Some(143),
+        "expected an exit by SIGTERM (143), not SIGKILL after the grace (137)"
+    );
+}
