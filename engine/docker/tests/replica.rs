@@ -55,11 +55,7 @@ async fn echo_replica_answers_through_its_published_loopback_port() {
     for v in c.labels.values() {
         assert!(!v.contains("s3cr3t-value"), "a label holds the secret");
     }
-    let docker = bollard::Docker::connect_with_defaults()
-        .unwrap()
-        .negotiate_version()
-        .await
-        .unwrap();
+    let docker = raw_docker().await;
     let info = docker
         .inspect_container(
             &r.id,
@@ -95,11 +91,7 @@ async fn a_stopped_replica_ends_by_sigterm_not_by_kill_after_the_grace() {
         .run_replica(&spec, &apprun_docker::ECHO.tag(), &new_generation(), 0)
         .await
         .unwrap();
-    let docker = bollard::Docker::connect_with_defaults()
-        .unwrap()
-        .negotiate_version()
-        .await
-        .unwrap();
+    let docker = raw_docker().await;
     docker
         .stop_container(
             &r.id,

@@ -305,11 +305,7 @@ async fn replicas_killed_or_removed_by_hand_and_env_changes_show_as_drift() {
     );
 
     // Kill one replica, remove the other by hand.
-    let docker = bollard::Docker::connect_with_defaults()
-        .unwrap()
-        .negotiate_version()
-        .await
-        .unwrap();
+    let docker = raw_docker().await;
     docker
         .kill_container(
             &d.replicas[0].id,
@@ -442,11 +438,7 @@ async fn a_build_context_is_built_through_the_engine_api_with_progress() {
         matches!(err, DockerError::ImageBuildFailed { .. }),
         "{err:?}"
     );
-    let docker = bollard::Docker::connect_with_defaults()
-        .unwrap()
-        .negotiate_version()
-        .await
-        .unwrap();
+    let docker = raw_docker().await;
     let _ = docker
         .remove_image(
             &tag,

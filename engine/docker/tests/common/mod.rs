@@ -115,3 +115,12 @@ pub fn replica_of(body: &str) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// A raw bollard client, for checks the engine's API does not offer.
+pub async fn raw_docker() -> bollard::Docker {
+    bollard::Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap()
+}
