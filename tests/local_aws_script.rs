@@ -135,13 +135,19 @@ fn local_aws_script_runs_the_private_api_cycle_and_stops_cleanly() {
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let applied = ok(apprun(&["apply", "--auto-approve", stack]), "apply");
-    assert!(applied.contains("6 done, 0 failed"), "{applied}");
+    assert!(
+        applied.contains("Apply complete: 6 done, 0 failed"),
+        "{applied}"
+    );
     ok(
         apprun(&["drift", "--detailed-exitcode", "--stack", stack]),
         "drift (expected in sync, exit 0)",
     );
     let destroyed = ok(apprun(&["destroy", "--auto-approve", stack]), "destroy");
-    assert!(destroyed.contains("6 done, 0 failed"), "{destroyed}");
+    assert!(
+        destroyed.contains("Destroy complete: 6 done, 0 failed"),
+        "{destroyed}"
+    );
 
     let down = local.script("down");
     assert!(down.status.success());

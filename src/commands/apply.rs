@@ -206,7 +206,7 @@ async fn run_locked<P: Provider + 'static>(
         progress: progress_printer(),
     };
     let report = apply(&plan, &job.loaded.stack, provider, &mut journal, options).await?;
-    print_report(&report, out)?;
+    print_report(&report, job.operation, out)?;
     if report.stopped {
         return Ok(EXIT_INTERRUPTED);
     }
@@ -220,7 +220,9 @@ async fn run_locked<P: Provider + 'static>(
     }
 }
 
-fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CliError> {
+/// Prints each failed, skipped or unstarted change, then the summary line
+/// (`Apply complete: …` or `Destroy complete: …`).
+fn print_report(report: &ApplyReport, operation: &str, out: &Output) -> Result<(), CliError> {
     let mut stderr = std::io::stderr().lock();
     let (mut done, mut failed, mut skipped, mut not_started) = (0, 0, 0, 0);
     for (address, action, outcome) in &report.results {
@@ -255,7 +257,12 @@ fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CliError> {
     }
     writeln!(
         stderr,
-        "\nApply {}: {done} done, {failed} failed, {skipped} skipped{}.",
+        "\n{} {}: {done} done, {failed} failed, {skipped} skipped{}.",
+        if operation == "destroy" {
+            "Destroy"
+        } else {
+            "Apply"
+        },
         if report.succeeded() {
             "complete"
         } else {
