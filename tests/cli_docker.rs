@@ -203,6 +203,13 @@ fn docker_target_full_cycle() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A first deployment reports its replicas and no previous deployment.
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("started 1 replica(s)"), "{progress}");
+    assert!(
+        !progress.contains("of the previous deployment"),
+        "{progress}"
+    );
     let port = stack.port();
     let (status, body) = get(port, "/").unwrap();
     assert_eq!(status, 200);

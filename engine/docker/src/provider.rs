@@ -233,7 +233,14 @@ impl DockerProvider {
         if let ImageSource::Build { tag, context, .. } = &spec.image {
             (request.progress)(
                 address,
-                &format!("building {tag} from {}", context.display()),
+                // components() drops the `.` of `dir/./app`.
+                &format!(
+                    "building {tag} from {}",
+                    context
+                        .components()
+                        .collect::<std::path::PathBuf>()
+                        .display()
+                ),
             );
             if let Some(digest) = crate::context_digest::context_digest(context) {
                 spec.labels
@@ -250,6 +257,8 @@ impl DockerProvider {
                 }
                 DeployProgress::Healthy => "new replicas passed their health checks".to_string(),
                 DeployProgress::Switched { url } => format!("{url} now serves the new replicas"),
+                // A first deployment has no previous one to mention.
+                DeployProgress::OldStopped { count: 0 } => return,
                 DeployProgress::OldStopped { count } => {
                     format!("stopped {count} replica(s) of the previous deployment")
                 }
