@@ -12,6 +12,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use apprun_schema::{Address, Stack};
 use apprun_state::{
@@ -100,6 +101,32 @@ struct Node {
     action: Action,
     step: Step,
     deps: BTreeSet<usize>,
+}
+
+impl Step {
+    /// What a progress line says when the step starts and when it is done
+    /// (Terraform's "Creating..." / "Creation complete after 2s").
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Step::Create => ("creating...", "created"),
+            Step::Update => ("updating in place...", "updated"),
+            Step::DeleteThenCreate => ("replacing (delete first)...", "replaced"),
+            Step::CreateReplacement => ("creating the replacement...", "replacement created"),
+            Step::DeleteOld => ("deleting the replaced one...", "replaced one deleted"),
+            Step::Delete => ("destroying...", "destroyed"),
+        }
+    }
+}
+
+/// "2.3s", "1m05s": how long a step took, for progress lines.
+fn took(elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        let whole = elapsed.as_secs();
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    }
 }
 
 /// A request from a task to the journal owner.
@@ -923,8 +950,21 @@ pub async fn apply<P: Provider + 'static, S: Storage + ?Sized>(
                     old,
                 };
                 let address = node.address.clone();
+                let progress = options.progress.clone();
+                let (starting, done) = node.step.words();
                 running.insert(i);
-                tasks.spawn(async move { (i, job.run(address).await) });
+                tasks.spawn(async move {
+                    progress(&address, starting);
+                    let started = Instant::now();
+                    let result = job.run(address.clone()).await;
+                    if result.is_ok() {
+                        progress(
+                            &address,
+                            &format!("{done} after {}", took(started.elapsed())),
+                        );
+                    }
+                    (i, result)
+                });
             }
         }
         if running.is_empty() {
@@ -1022,6 +1062,14 @@ fn contains_unknown(value: &Value) -> bool {
 mod tests {
     use super::*;
     use apprun_schema::Kind;
+
+    #[test]
+    fn durations_read_like_terraforms() {
+        assert_eq!(took(Duration::from_millis(2340)), "2.3s");
+        assert_eq!(took(Duration::from_millis(40)), "0.0s");
+        assert_eq!(took(Duration::from_secs(65)), "1m05s");
+        assert_eq!(took(Duration::from_secs(3600 + 7)), "60m07s");
+    }
 
     fn node(kind: Kind, name: &str, deps: &[usize]) -> Node {
         Node {

@@ -7,11 +7,11 @@ mod support;
 
 use std::sync::Arc;
 
-use apprun_engine::apply::ChangeOutcome;
+use apprun_engine::apply::{ApplyOptions, ChangeOutcome, apply};
 use apprun_engine::testing::{FakeFailure, FakeProvider};
 use apprun_engine::{Action, PlanOptions, ProviderError};
 use apprun_schema::Address;
-use apprun_state::{LocalStore, Storage};
+use apprun_state::{Journal, LocalStore, Storage};
 use support::*;
 
 fn store() -> (tempfile::TempDir, LocalStore) {
@@ -284,4 +284,42 @@ async fn an_ambiguous_create_is_reconciled_without_a_duplicate() {
     let state = store.read().unwrap().unwrap();
     assert!(state.resource("services.web").is_some());
     assert!(state.pending.is_empty());
+}
+
+/// Every change reports when it starts and, once done, how long it took
+/// (Terraform's "Creating..." / "Creation complete after 2s"), through the
+/// progress callback the CLI prints.
+#[tokio::test]
+async fn progress_reports_each_change_starting_and_done() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    let storage: &dyn Storage = &store;
+    let mut journal = Journal::open(storage).unwrap();
+    let plan = make_plan(&text, storage, &PlanOptions::default());
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let options = ApplyOptions {
+        progress: Arc::new(move |address, message| {
+            sink.lock().unwrap().push(format!("{address}: {message}"));
+        }),
+        ..options()
+    };
+    let report = apply(&plan, &stack(&text), provider, &mut journal, options)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{report:#?}");
+    let lines = lines.lock().unwrap().clone();
+    for (address, _, _) in &report.results {
+        let starting = lines
+            .iter()
+            .position(|l| *l == format!("{address}: creating..."));
+        let done = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{address}: created after ")) && l.ends_with('s'));
+        assert!(
+            matches!((starting, done), (Some(s), Some(d)) if s < d),
+            "{address}: {lines:#?}"
+        );
+    }
 }
