@@ -22,8 +22,8 @@ use output::Output;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
     let out = Output::new(cli.color, cli.format);
+    init_logging(cli.verbose, out.color_stderr);
     let _ = targets::SECRETS_FILE.set(cli.secrets_file.clone());
     let _ = targets::MAX_RPS.set(cli.max_rps);
     let result = match &cli.command {
@@ -66,10 +66,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `-v` raises the level, `RUST_LOG` overrides it.
-fn init_logging(verbose: u8) {
+/// Logs go to stderr, coloured only where diagnostics are; `-v` raises the
+/// level, `RUST_LOG` overrides it. At the default level aws-config's own
+/// warnings (each credential source it tried) stay quiet: when no source
+/// has credentials, apprun says so itself, with what to do.
+fn init_logging(verbose: u8, color: bool) {
     let level = match verbose {
-        0 => "warn",
+        0 => "warn,aws_config=error",
         1 => "info",
         2 => "debug",
         _ => "trace",
@@ -79,6 +82,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .with_target(false)
         .init();
 }

@@ -1100,3 +1100,50 @@ fn import_adopts_every_kind_by_its_id() {
         json!({"test": "import", "resources": resources.len(), "import_s": import_s})
     );
 }
+
+/// With no credentials anywhere in the chain, apply stops before touching
+/// anything: one clear error naming what to set (and the no-account path),
+/// exit 1, no state file, and none of aws-config's per-source warnings.
+#[test]
+fn missing_credentials_fail_at_once_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("apprun.yaml"),
+        "stack: nocreds\nregion: us-east-1\nrepositories:\n  app: {}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("apprun"))
+        .args(APPLY)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("AWS_REGION", "us-east-1")
+        // HOME is the temp dir: no ~/.aws files either.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no AWS credentials were found"), "{stderr}");
+    assert!(
+        stderr.contains("AWS_PROFILE") && stderr.contains("scripts/local-aws"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN"),
+        "aws-config's warnings leaked: {stderr}"
+    );
+    assert!(
+        !stderr.contains("repositories.app"),
+        "a change was attempted: {stderr}"
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("state"))
+        .collect();
+    assert!(files.is_empty(), "state written: {files:?}");
+}

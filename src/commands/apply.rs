@@ -120,6 +120,7 @@ async fn run_locked<P: Provider + 'static>(
     let mut journal = Journal::open(storage)?;
     let stack_name = job.loaded.stack.stack.value.clone();
     if !journal.pending().is_empty() {
+        provider.preflight().await.map_err(CliError::Provider)?;
         eprintln!(
             "Settling {} operation(s) interrupted by an earlier run:",
             journal.pending().len()
@@ -139,7 +140,7 @@ async fn run_locked<P: Provider + 'static>(
     let exists = journal.generation().is_some();
     let digest = stack_digest(&job.loaded.text, &job.loaded.stack);
     let observed = if job.saved.is_none() && !args.no_refresh && exists {
-        Some(super::drift::observe(provider.clone(), &snapshot).await)
+        Some(super::drift::observe(provider.clone(), &snapshot).await?)
     } else {
         None
     };
@@ -162,6 +163,11 @@ async fn run_locked<P: Provider + 'static>(
             stack_digest: &digest,
         }),
     };
+    // Before showing changes that could not be made: the target's
+    // prerequisites (AWS credentials), checked once.
+    if plan.has_changes() {
+        provider.preflight().await.map_err(CliError::Provider)?;
+    }
     super::plan::print_plan(&plan, out)?;
     if !plan.has_changes() {
         return Ok(exit::OK);

@@ -21,7 +21,10 @@ use crate::{stack_input, state_access, targets};
 pub async fn read_all<P: Provider + 'static>(
     provider: Arc<P>,
     state: &Snapshot,
-) -> Vec<(String, ReadResult)> {
+) -> Result<Vec<(String, ReadResult)>, CliError> {
+    if !state.resources.is_empty() {
+        provider.preflight().await.map_err(CliError::Provider)?;
+    }
     let mut tasks = tokio::task::JoinSet::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(8));
     for resource in &state.resources {
@@ -48,7 +51,7 @@ pub async fn read_all<P: Provider + 'static>(
             out.push(pair);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Reads every recorded resource and turns what was seen into the planner's
@@ -57,9 +60,9 @@ pub async fn read_all<P: Provider + 'static>(
 pub async fn observe<P: Provider + 'static>(
     provider: Arc<P>,
     state: &Snapshot,
-) -> std::collections::BTreeMap<Address, apprun_engine::Observation> {
+) -> Result<std::collections::BTreeMap<Address, apprun_engine::Observation>, CliError> {
     let mut observed = std::collections::BTreeMap::new();
-    for (address, read) in read_all(provider, state).await {
+    for (address, read) in read_all(provider, state).await? {
         let Some(parsed) = Address::parse(&address) else {
             continue;
         };
@@ -80,7 +83,7 @@ pub async fn observe<P: Provider + 'static>(
             ReadResult::Error(error) => eprintln!("Warning: could not read {address}: {error}"),
         }
     }
-    observed
+    Ok(observed)
 }
 
 /// Runs `drift`: never writes state.
@@ -98,9 +101,10 @@ pub fn run_drift(args: &DriftArgs, out: &Output) -> Result<u8, CliError> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let report = targets::runtime()?.block_on(async {
-        let reads = targets::dispatch!(args.state.target, &dir, |provider| Ok::<_, CliError>(
-            read_all(provider, &state).await
-        ))?;
+        let reads = targets::dispatch!(args.state.target, &dir, |provider| read_all(
+            provider, &state
+        )
+        .await)?;
         Ok::<_, CliError>(drift::drift(
             &state,
             &loaded.stack.stack.value,
@@ -137,9 +141,8 @@ pub fn run_refresh(args: &StateArgs, out: &Output) -> Result<u8, CliError> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let reads = targets::runtime()?.block_on(async {
-        targets::dispatch!(args.target, &dir, |provider| Ok::<_, CliError>(
-            read_all(provider, &state).await
-        ))
+        targets::dispatch!(args.target, &dir, |provider| read_all(provider, &state)
+            .await)
     })?;
     let mut lines = Vec::new();
     journal.update(|snapshot| {
@@ -213,11 +216,14 @@ pub fn run_import(address: &str, id: &str, args: &StateArgs, out: &Output) -> Re
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let found = targets::runtime()?.block_on(async {
-        targets::dispatch!(args.target, &dir, |provider| provider
-            .read(parsed.kind, id, &serde_json::Value::Null)
-            .await
-            .map(|observed| observed.map(|o| (provider.canonical_id(parsed.kind, id, &o), o)))
-            .map_err(CliError::Provider))
+        targets::dispatch!(args.target, &dir, |provider| {
+            provider.preflight().await.map_err(CliError::Provider)?;
+            provider
+                .read(parsed.kind, id, &serde_json::Value::Null)
+                .await
+                .map(|observed| observed.map(|o| (provider.canonical_id(parsed.kind, id, &o), o)))
+                .map_err(CliError::Provider)
+        })
     })?;
     let Some((physical_id, observed)) = found else {
         return Err(CliError::Provider(apprun_engine::ProviderError::NotFound {

@@ -19,6 +19,7 @@ use crate::{autoscaling, repositories, roles, services, vpc_connectors};
 #[derive(Clone, Debug)]
 pub struct AwsProvider {
     ctx: Arc<Ctx>,
+    credentials: Option<aws_sdk_iam::config::SharedCredentialsProvider>,
 }
 
 impl AwsProvider {
@@ -44,6 +45,7 @@ impl AwsProvider {
                 network_checks: Default::default(),
                 fresh: Default::default(),
             }),
+            credentials: config.credentials_provider(),
         }
     }
 
@@ -51,6 +53,37 @@ impl AwsProvider {
     pub fn settings(&self) -> &Settings {
         &self.ctx.settings
     }
+}
+
+/// Asks the configuration's credential chain once.
+async fn check_credentials(
+    chain: Option<&aws_sdk_iam::config::SharedCredentialsProvider>,
+) -> Result<(), ProviderError> {
+    use aws_sdk_iam::config::ProvideCredentials as _;
+    let missing = |why: String| ProviderError::Fatal {
+        message: format!("no AWS credentials were found: {why}"),
+        help: "set AWS_PROFILE (after `aws configure` or `aws sso login`), or \
+               AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; to run without an AWS \
+               account, start moto and the emulator with `scripts/local-aws up` and \
+               source the variables it prints"
+            .to_owned(),
+    };
+    let Some(chain) = chain else {
+        return Err(missing("no credential source is configured".to_owned()));
+    };
+    match chain.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(error) => Err(missing(credentials_reason(&error))),
+    }
+}
+
+/// The first line of a credentials error's own message, without the
+/// debug dump of its sources.
+fn credentials_reason(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    // aws-config appends its sources as `(Variant { .. })`.
+    first.split(" (").next().unwrap_or(first).trim().to_owned()
 }
 
 impl Provider for AwsProvider {
@@ -72,6 +105,11 @@ impl Provider for AwsProvider {
             Kind::AutoScaling => autoscaling::read(ctx, physical_id).await,
             Kind::Service => services::read(ctx, physical_id, recorded).await,
         }
+    }
+
+    /// The credential chain yields credentials.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        check_credentials(self.credentials.as_ref()).await
     }
 
     /// Roles and repositories can be named by name or ARN (as Terraform

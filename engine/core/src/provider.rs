@@ -234,6 +234,14 @@ pub trait Provider: Send + Sync {
         progress: Progress,
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
 
+    /// Checks, once before the first call that reaches the target, what
+    /// every call needs (AWS: that the credential chain yields
+    /// credentials), so a missing prerequisite fails once, clearly, instead
+    /// of once per resource. By default, nothing to check.
+    fn preflight(&self) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
     /// The physical id to record for a resource a user named by `id`
     /// (import), given what reading it returned: the form `create` records,
     /// when the target accepts several (an IAM role's name for its ARN).
