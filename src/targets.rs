@@ -4,14 +4,14 @@
 
 /// Runs `$body` with `$p` bound to an `Arc` of the target's provider.
 macro_rules! dispatch {
-    ($target:expr, $dir:expr, |$p:ident| $body:expr) => {
+    ($target:expr, $dir:expr, $stack:expr, |$p:ident| $body:expr) => {
         match $target {
             $crate::cli::Target::Docker => {
                 let $p = std::sync::Arc::new($crate::targets::docker($dir).await?);
                 $body
             }
             $crate::cli::Target::Aws => {
-                let $p = std::sync::Arc::new($crate::targets::aws().await?);
+                let $p = std::sync::Arc::new($crate::targets::aws($stack).await?);
                 $body
             }
         }
@@ -42,9 +42,10 @@ pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliErro
 
 /// The AWS provider from the standard configuration chain: credentials,
 /// profile, region, and `AWS_ENDPOINT_URL[_<SERVICE>]` endpoints.
-pub async fn aws() -> Result<apprun_aws::AwsProvider, CliError> {
+pub async fn aws(stack: &apprun_schema::Stack) -> Result<apprun_aws::AwsProvider, CliError> {
     let settings = apprun_aws::Settings {
         rate_limits: MAX_RPS.get().cloned().flatten().unwrap_or_default(),
+        region: Some(stack.region.value.clone()),
         ..apprun_aws::Settings::default()
     };
     Ok(apprun_aws::AwsProvider::from_env(settings).await)

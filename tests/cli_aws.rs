@@ -1147,3 +1147,33 @@ fn missing_credentials_fail_at_once_with_what_to_do() {
         .collect();
     assert!(files.is_empty(), "state written: {files:?}");
 }
+
+/// The stack's `region:` is where its resources go, whatever region the
+/// environment names (as a Terraform provider's `region` wins over
+/// AWS_REGION): state, plan and cloud then agree.
+#[test]
+fn the_stacks_region_wins_over_the_environments() {
+    let w = World::new(50);
+    w.write_stack("stack: regional\nregion: us-east-1\nrepositories:\n  app: {}\n");
+    let out = w
+        .apprun()
+        .args(APPLY)
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let state = w.state("regional").unwrap();
+    let arn = state["resources"][0]["outputs"]["arn"].as_str().unwrap();
+    assert!(
+        arn.starts_with("arn:aws:ecr:us-east-1:"),
+        "created outside the stack's region: {arn}"
+    );
+    let out = w
+        .apprun()
+        .args(DESTROY)
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -63,10 +63,9 @@ pub fn run(args: &ApplyArgs, destroy: bool, out: &Output) -> Result<u8, CliError
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        targets::dispatch!(args.target, &stack_dir, |provider| run_with(
-            provider, &job, args, out
-        )
-        .await)
+        targets::dispatch!(args.target, &stack_dir, &job.loaded.stack, |provider| {
+            run_with(provider, &job, args, out).await
+        })
     })
 }
 

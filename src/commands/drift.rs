@@ -101,10 +101,11 @@ pub fn run_drift(args: &DriftArgs, out: &Output) -> Result<u8, CliError> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let report = targets::runtime()?.block_on(async {
-        let reads = targets::dispatch!(args.state.target, &dir, |provider| read_all(
-            provider, &state
-        )
-        .await)?;
+        let reads =
+            targets::dispatch!(args.state.target, &dir, &loaded.stack, |provider| read_all(
+                provider, &state
+            )
+            .await)?;
         Ok::<_, CliError>(drift::drift(
             &state,
             &loaded.stack.stack.value,
@@ -141,8 +142,10 @@ pub fn run_refresh(args: &StateArgs, out: &Output) -> Result<u8, CliError> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let reads = targets::runtime()?.block_on(async {
-        targets::dispatch!(args.target, &dir, |provider| read_all(provider, &state)
-            .await)
+        targets::dispatch!(args.target, &dir, &loaded.stack, |provider| read_all(
+            provider, &state
+        )
+        .await)
     })?;
     let mut lines = Vec::new();
     journal.update(|snapshot| {
@@ -216,7 +219,7 @@ pub fn run_import(address: &str, id: &str, args: &StateArgs, out: &Output) -> Re
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let found = targets::runtime()?.block_on(async {
-        targets::dispatch!(args.target, &dir, |provider| {
+        targets::dispatch!(args.target, &dir, &loaded.stack, |provider| {
             provider.preflight().await.map_err(CliError::Provider)?;
             provider
                 .read(parsed.kind, id, &serde_json::Value::Null)

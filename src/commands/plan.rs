@@ -52,10 +52,9 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
                 .unwrap_or_default();
             let runtime = crate::targets::runtime()?;
             Some(runtime.block_on(async {
-                crate::targets::dispatch!(args.target, &dir, |provider| super::drift::observe(
-                    provider, snapshot
-                )
-                .await)
+                crate::targets::dispatch!(args.target, &dir, &loaded.stack, |provider| {
+                    super::drift::observe(provider, snapshot).await
+                })
             })?)
         }
         _ => None,

@@ -42,6 +42,9 @@ impl Endpoints {
 /// How hard the provider retries and how long it waits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// The region every client uses, over the environment's and the
+    /// profile's (the stack's `region:`); `None`: the standard resolution.
+    pub region: Option<String>,
     /// Attempts per API call (the first one included) for throttling and
     /// transient errors, through the SDK's standard retry mode.
     pub max_attempts: u32,
@@ -78,6 +81,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            region: None,
             max_attempts: 8,
             adaptive_retry: false,
             initial_backoff: Duration::from_millis(500),
@@ -100,6 +104,7 @@ impl Settings {
     /// and polls, one-minute deadlines.
     pub fn fast() -> Self {
         Settings {
+            region: None,
             max_attempts: 8,
             adaptive_retry: false,
             initial_backoff: Duration::from_millis(5),

@@ -23,14 +23,17 @@ pub struct AwsProvider {
 }
 
 impl AwsProvider {
-    /// A provider with the standard credential chain, profiles, region and
+    /// A provider with the standard credential chain, profiles and
     /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` resolution of
-    /// `aws-config`.
+    /// `aws-config`; the region is `settings.region` when set (the stack's),
+    /// else the standard resolution.
     pub async fn from_env(settings: Settings) -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(settings.retry_config())
-            .load()
-            .await;
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(settings.retry_config());
+        if let Some(region) = &settings.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        let config = loader.load().await;
         Self::from_sdk_config(&config, settings)
     }
 
