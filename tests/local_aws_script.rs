@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod aws_support;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -109,19 +111,11 @@ fn local_aws_script_runs_the_private_api_cycle_and_stops_cleanly() {
     );
 
     let apprun = |args: &[&str]| -> Output {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("apprun"));
-        cmd.args(args)
-            .current_dir(local.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+        aws_support::isolated_apprun(local.dir.path())
+            .args(args)
             .envs(exports.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null());
-        cmd.output().unwrap()
+            .output()
+            .unwrap()
     };
     let stack = stack.to_str().unwrap();
     let ok = |out: Output, what: &str| {

@@ -97,6 +97,24 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// The `apprun` binary run in `dir`, cut off from this machine's AWS set-up
+/// (profiles, config files, session token, instance metadata) and logging
+/// settings; the caller adds credentials and endpoints.
+pub fn isolated_apprun(dir: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("apprun"));
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// One test's world: an emulator (real clock, short operations) on a
 /// runtime the test owns, the shared moto, and a temp dir for stacks.
 pub struct World {
@@ -142,22 +160,12 @@ impl World {
     /// The `apprun` binary with the standard AWS variables pointing at moto
     /// and the emulator, run in the world's dir.
     pub fn apprun(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("apprun"));
-        cmd.current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_DEFAULT_PROFILE")
-            .env("AWS_ACCESS_KEY_ID", "test")
+        let mut cmd = isolated_apprun(self.dir.path());
+        cmd.env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env_remove("AWS_SESSION_TOKEN")
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_ENDPOINT_URL", self.moto.url())
-            .env("AWS_ENDPOINT_URL_APPRUNNER", self.emu.endpoint_url())
-            .stdin(Stdio::null());
+            .env("AWS_ENDPOINT_URL_APPRUNNER", self.emu.endpoint_url());
         cmd
     }
 

@@ -20,6 +20,10 @@ use crate::{autoscaling, repositories, roles, services, vpc_connectors};
 pub struct AwsProvider {
     ctx: Arc<Ctx>,
     credentials: Option<aws_sdk_iam::config::SharedCredentialsProvider>,
+    /// The answer of the first [`Provider::preflight`], kept for the
+    /// commands that ask again (apply asks before settling, refreshing and
+    /// showing changes): the credential chain is asked once per process.
+    preflight: Arc<tokio::sync::OnceCell<Result<(), ProviderError>>>,
 }
 
 impl AwsProvider {
@@ -49,6 +53,7 @@ impl AwsProvider {
                 fresh: Default::default(),
             }),
             credentials: config.credentials_provider(),
+            preflight: Default::default(),
         }
     }
 
@@ -110,9 +115,13 @@ impl Provider for AwsProvider {
         }
     }
 
-    /// The credential chain yields credentials.
+    /// The credential chain yields credentials (asked on the first call
+    /// only).
     async fn preflight(&self) -> Result<(), ProviderError> {
-        check_credentials(self.credentials.as_ref()).await
+        self.preflight
+            .get_or_init(|| check_credentials(self.credentials.as_ref()))
+            .await
+            .clone()
     }
 
     /// Roles and repositories can be named by name or ARN (as Terraform

@@ -233,14 +233,7 @@ impl DockerProvider {
         if let ImageSource::Build { tag, context, .. } = &spec.image {
             (request.progress)(
                 address,
-                // components() drops the `.` of `dir/./app`.
-                &format!(
-                    "building {tag} from {}",
-                    context
-                        .components()
-                        .collect::<std::path::PathBuf>()
-                        .display()
-                ),
+                &format!("building {tag} from {}", context.display()),
             );
             if let Some(digest) = crate::context_digest::context_digest(context) {
                 spec.labels

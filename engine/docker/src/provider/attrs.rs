@@ -136,7 +136,8 @@ pub(crate) fn service_spec(
     let image = if let Some(build) = attrs.get("build").filter(|b| b.is_object()) {
         let context = str_attr(build, "context").unwrap_or(".");
         let dockerfile = str_attr(build, "dockerfile").unwrap_or("Dockerfile");
-        let context = base_dir.join(context);
+        // components() drops the `.` of `dir/./app`, for every message.
+        let context: std::path::PathBuf = base_dir.join(context).components().collect();
         if !context.is_dir() {
             return Err(invalid(
                 address,
