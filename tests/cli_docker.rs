@@ -139,6 +139,7 @@ impl Drop for Stack {
                 &self.file(),
             ])
             .output();
+        support::remove_built_images(&self.name);
     }
 }
 

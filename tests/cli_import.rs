@@ -106,4 +106,5 @@ fn a_removed_service_is_imported_back_by_its_id() {
         .args(["destroy", "--target", "docker", "--auto-approve", stack])
         .assert()
         .success();
+    support::remove_built_images(&name);
 }

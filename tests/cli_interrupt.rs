@@ -86,7 +86,8 @@ fn has_pending(store: &LocalStore) -> bool {
     matches!(store.read(), Ok(Some(state)) if !state.pending.is_empty())
 }
 
-struct Cleanup(String);
+/// Destroys the stack in file `.0` named `.1`, and its built images.
+struct Cleanup(String, String);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
@@ -94,6 +95,7 @@ impl Drop for Cleanup {
             .unwrap()
             .args(["destroy", "--target", "docker", "--auto-approve", &self.0])
             .output();
+        support::remove_built_images(&self.1);
     }
 }
 
@@ -105,7 +107,7 @@ fn ctrl_c_once_finishes_running_work_records_it_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("int{}", std::process::id());
     let stack = write_stack(dir.path(), &name);
-    let _cleanup = Cleanup(stack.clone());
+    let _cleanup = Cleanup(stack.clone(), name.clone());
     let store = LocalStore::new(dir.path().join(format!(".apprun/{name}.docker.state.json")));
 
     let child = apply(&stack);
@@ -158,7 +160,7 @@ fn ctrl_c_twice_quits_at_once_and_the_next_apply_settles_it() {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("int2x{}", std::process::id());
     let stack = write_stack(dir.path(), &name);
-    let _cleanup = Cleanup(stack.clone());
+    let _cleanup = Cleanup(stack.clone(), name.clone());
     let store = LocalStore::new(dir.path().join(format!(".apprun/{name}.docker.state.json")));
 
     let child = apply(&stack);

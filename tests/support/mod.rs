@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+#[path = "../shared/image_tags.rs"]
+mod image_tags;
+
 use apprun_engine::desired::desired;
 use apprun_engine::graph::Graph;
 use apprun_engine::plan::resolve_references;
@@ -90,6 +93,12 @@ pub fn docker_available() -> bool {
         );
     }
     ok
+}
+
+/// Removes the image tags that `stack`'s `build:` services left under
+/// `apprun.local/<stack>/`, so test runs do not pile up tags.
+pub fn remove_built_images(stack: &str) {
+    image_tags::remove_image_tags(&[format!("apprun.local/{stack}/*")]);
 }
 
 /// Writes a state for `stack_file` on `target` as if it had been applied.

@@ -7,6 +7,9 @@ use std::time::Duration;
 use apprun_docker::{DockerEngine, HealthProtocol, HealthSpec, ImageSource, ServiceSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[path = "../../../../tests/shared/image_tags.rs"]
+mod image_tags;
+
 /// Connect to the Docker Engine, or skip the test (return `None`) with a
 /// message; under `CI=true` a missing engine fails the test instead.
 pub async fn engine_or_skip(test: &str) -> Option<DockerEngine> {
@@ -56,6 +59,10 @@ impl Drop for StackGuard {
                     let _ = e.destroy_stack(&stack).await;
                 }
             });
+            image_tags::remove_image_tags(&[
+                format!("apprun-test/{stack}"),
+                format!("apprun.local/{stack}/*"),
+            ]);
         })
         .join();
     }
