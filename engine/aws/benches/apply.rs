@@ -702,10 +702,17 @@ async fn run() {
     drop(emu);
 
     let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "apply,rate,drift".to_string());
-    if !parts.split(',').any(|p| p.trim() == "rate") {
-        return drift_part(&parts, moto, drift_services, rps).await;
+    let wants = |part: &str| parts.split(',').any(|p| p.trim() == part);
+    if wants("rate") {
+        rate_part(moto, groups, parallelism, rps).await;
     }
+    if wants("drift") {
+        drift_part(moto, drift_services, rps).await;
+    }
+}
 
+/// Part 2: the 120-resource apply with the emulator admitting `rps` calls/s.
+async fn rate_part(moto: &support::Moto, groups: usize, parallelism: usize, rps: f64) {
     // ---- 2. The same apply at R calls/s --------------------------------
     let emu = emulator().await;
     emu.admin()
@@ -764,15 +771,10 @@ async fn run() {
             })
         );
     }
-    drop(emu);
-    drift_part(&parts, moto, drift_services, rps).await;
 }
 
-/// Part 3, unless `parts` (`BENCH_PARTS`) leaves it out.
-async fn drift_part(parts: &str, moto: &support::Moto, drift_services: usize, rps: f64) {
-    if !parts.split(',').any(|p| p.trim() == "drift") {
-        return;
-    }
+/// Part 3: drift over `drift_services` services at `rps` calls/s.
+async fn drift_part(moto: &support::Moto, drift_services: usize, rps: f64) {
     // ---- 3. Drift over N services at R calls/s --------------------------
     let emu = emulator().await;
     emu.admin().set_operation_duration(Duration::from_millis(1));

@@ -104,9 +104,6 @@ impl Settings {
     /// and polls, one-minute deadlines.
     pub fn fast() -> Self {
         Settings {
-            region: None,
-            max_attempts: 8,
-            adaptive_retry: false,
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(100),
             attempt_timeout: Some(Duration::from_secs(5)),
@@ -116,8 +113,7 @@ impl Settings {
             progress_every: Duration::from_millis(200),
             iam_propagation: Duration::from_secs(2),
             read_after_create: Duration::from_secs(2),
-            endpoints: Endpoints::default(),
-            rate_limits: crate::rate_limit::RateLimits::default(),
+            ..Settings::default()
         }
     }
 
