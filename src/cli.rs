@@ -112,12 +112,11 @@ pub enum Target {
     Docker,
 }
 
-impl Target {
-    /// The target's name in state file names and plans.
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Aws => "aws",
-            Target::Docker => "docker",
+impl From<Target> for apprun_engine::Target {
+    fn from(target: Target) -> Self {
+        match target {
+            Target::Aws => apprun_engine::Target::Aws,
+            Target::Docker => apprun_engine::Target::Docker,
         }
     }
 }
@@ -286,4 +285,14 @@ pub enum Format {
     Json,
     /// For pull-request comments (plans; other output falls back to text).
     Markdown,
+}
+
+impl From<Format> for apprun_engine::render::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Text => apprun_engine::render::Format::Text,
+            Format::Json => apprun_engine::render::Format::Json,
+            Format::Markdown => apprun_engine::render::Format::Markdown,
+        }
+    }
 }

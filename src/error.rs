@@ -29,19 +29,10 @@ pub enum CliError {
         /// What is wrong.
         message: String,
     },
-    /// A state store failure (rendered as its own diagnostic, with code and
-    /// help, by [`CliError::into_report`]).
+    /// An engine operation could not run (rendered as its own
+    /// diagnostic, with code and help, by [`CliError::into_report`]).
     #[error(transparent)]
-    State(#[from] apprun_state::StateError),
-    /// A lock failure (holder identity in the message).
-    #[error(transparent)]
-    Lock(#[from] apprun_state::LockError),
-    /// A saved plan that cannot be used.
-    #[error(transparent)]
-    PlanFile(#[from] apprun_engine::planfile::PlanFileError),
-    /// A provider failure outside apply (drift, import).
-    #[error(transparent)]
-    Provider(apprun_engine::ProviderError),
+    Op(#[from] apprun_engine::ops::OpError),
     /// Something this build cannot do.
     #[error("{what} is not available")]
     #[diagnostic(code(cli::unsupported), help("{help}"))]
@@ -51,54 +42,11 @@ pub enum CliError {
         /// What to do instead.
         help: String,
     },
-    /// An address that is not `KIND.NAME`.
-    #[error("`{address}` is not a resource address")]
-    #[diagnostic(
-        code(cli::invalid_address),
-        help(
-            "write KIND.NAME instead of `{address}`, e.g. services.web; kinds: repositories, roles, vpc_connectors, autoscaling, services"
-        )
-    )]
-    InvalidAddress {
-        /// What was given.
-        address: String,
-    },
-    /// An address the state does not hold.
-    #[error("`{address}` is not in the state")]
-    #[diagnostic(
-        code(cli::not_in_state),
-        help("`apprun state list` shows what the state holds; `{address}` is not among it")
-    )]
-    NotInState {
-        /// The address.
-        address: String,
-    },
-    /// An output the stack does not define.
-    #[error("no output named `{name}`")]
-    #[diagnostic(code(cli::unknown_output), help("{help}"))]
-    UnknownOutput {
-        /// The name.
-        name: String,
-        /// The outputs that exist.
-        help: String,
-    },
     /// A stack that fails validation where a valid one is needed; the
     /// diagnostics were printed already.
     #[error("the stack is invalid")]
     #[diagnostic(code(cli::invalid_stack))]
     InvalidStack,
-    /// A file could not be written.
-    #[error("cannot write `{path}`: {source}")]
-    #[diagnostic(
-        code(cli::write_file),
-        help("check that the directory of {path:?} exists and is writable")
-    )]
-    WriteFile {
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
     /// Output could not be written.
     #[error("cannot write output: {0}")]
     #[diagnostic(code(cli::write))]
@@ -110,12 +58,21 @@ impl CliError {
     /// and help.
     pub fn into_report(self) -> miette::Report {
         match self {
-            CliError::State(error) => miette::Report::new(error),
-            CliError::Lock(error) => miette::Report::new(error),
-            CliError::PlanFile(error) => miette::Report::new(error),
-            CliError::Provider(error) => miette::Report::new(error),
+            CliError::Op(error) => error.into_report(),
             other => miette::Report::new(other),
         }
+    }
+}
+
+impl From<apprun_state::StateError> for CliError {
+    fn from(error: apprun_state::StateError) -> Self {
+        CliError::Op(error.into())
+    }
+}
+
+impl From<apprun_engine::ProviderError> for CliError {
+    fn from(error: apprun_engine::ProviderError) -> Self {
+        CliError::Op(error.into())
     }
 }
 

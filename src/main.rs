@@ -1,15 +1,18 @@
 //! The `apprun` command line.
 //!
-//! Each command parses its arguments, calls one operation and maps the result
-//! to an exit code (README lists them). Rendering lives here; decisions live
-//! in the library crates.
+//! Each command parses its arguments, calls one engine operation
+//! (`apprun_engine::ops`), prints its rendering and maps the result to an
+//! exit code (README lists them). Decisions live in the library crates.
+
+#![recursion_limit = "256"]
 
 mod cli;
 mod commands;
 mod error;
+mod hooks;
 mod output;
+mod session;
 mod stack_input;
-mod state_access;
 mod targets;
 
 use std::process::ExitCode;
@@ -31,11 +34,9 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, &out),
         Command::Apply(args) => commands::apply::run(args, false, &out),
         Command::Destroy(args) => commands::apply::run(args, true, &out),
-        Command::Drift(args) => commands::drift::run_drift(args, &out),
-        Command::Refresh(args) => commands::drift::run_refresh(args, &out),
-        Command::Import { address, id, state } => {
-            commands::drift::run_import(address, id, state, &out)
-        }
+        Command::Drift(args) => commands::drift::run(args, &out),
+        Command::Refresh(args) => commands::refresh::run(args, &out),
+        Command::Import { address, id, state } => commands::import::run(address, id, state, &out),
         Command::Show { planfile } => commands::show::run(planfile, &out),
         Command::Graph(args) => commands::graph::run(args, &out),
         Command::State(command) => commands::state::run(command, &out),

@@ -33,7 +33,7 @@ pub static SECRETS_FILE: std::sync::OnceLock<Option<std::path::PathBuf>> =
 pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliError> {
     let provider = apprun_docker::DockerProvider::connect(dir.to_path_buf())
         .await
-        .map_err(CliError::Provider)?;
+        .map_err(CliError::from)?;
     Ok(match SECRETS_FILE.get().cloned().flatten() {
         Some(path) => provider.with_secrets_file(path),
         None => provider,

@@ -4,7 +4,11 @@
 //!   bollard, directly or transitively;
 //! - only `apprun-aws` depends on `aws-sdk-*` at run time (the emulator's
 //!   tests use the App Runner client as a dev-dependency to test the wire);
-//! - only `apprun-docker` depends on bollard.
+//! - only `apprun-docker` depends on bollard;
+//! - the CLI's commands are thin shells over the engine's operations: no
+//!   file in `src/commands/` imports another command, and none is longer
+//!   than [`MAX_COMMAND_LINES`] lines (workflows belong in
+//!   `engine/core/src/ops/`).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -140,4 +144,80 @@ fn only_the_target_crates_import_their_sdk() {
 /// SDK crates depend on each other (aws-config on aws-sdk-sso...).
 fn dep_is_transitive(krate: &str) -> bool {
     krate.starts_with("aws-")
+}
+
+/// The longest a command file may be: parse arguments, call one operation,
+/// render, map the exit code. A command that needs more is doing the
+/// engine's work.
+const MAX_COMMAND_LINES: usize = 120;
+
+/// Every `src/commands/*.rs` file but `mod.rs`, with its text.
+fn command_files() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .filter(|path| path.file_name().is_some_and(|n| n != "mod.rs"))
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "found only {files:?} in {dir:?}");
+    files
+}
+
+#[test]
+fn no_command_imports_another() {
+    let files = command_files();
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    for (name, text) in &files {
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            let other = names.iter().find(|other| {
+                *other != name
+                    && (code.contains(&format!("super::{other}"))
+                        || code.contains(&format!("commands::{other}")))
+            });
+            assert!(
+                other.is_none() && !code.contains("super::"),
+                "src/commands/{name}.rs reaches into another command: `{}`; shared logic belongs in an engine operation (apprun_engine::ops) or a CLI module outside commands/",
+                line.trim()
+            );
+        }
+    }
+}
+
+#[test]
+fn commands_stay_thin() {
+    for (name, text) in command_files() {
+        let lines = text.lines().count();
+        assert!(
+            lines <= MAX_COMMAND_LINES,
+            "src/commands/{name}.rs has {lines} lines (at most {MAX_COMMAND_LINES}): move the workflow into engine/core/src/ops/"
+        );
+    }
+}
+
+#[test]
+fn every_command_calls_the_engines_operations_not_the_internals() {
+    // The internals a workflow is made of: a command that calls them is
+    // running the workflow itself.
+    let internals = [
+        "apprun_engine::apply::",
+        "apprun_engine::drift::drift",
+        "apprun_engine::plan::plan",
+        "Journal::open",
+        "LockRequest",
+    ];
+    for (name, text) in command_files() {
+        for internal in internals {
+            assert!(
+                !text.contains(internal),
+                "src/commands/{name}.rs uses `{internal}`: call an apprun_engine::ops operation instead"
+            );
+        }
+    }
 }

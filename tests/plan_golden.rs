@@ -139,7 +139,7 @@ fn run_case(dir: &Path) -> (String, String, String) {
     let digest = stack_digest(&stack_text, &stack);
     let plan = plan(PlanInput {
         stack: &stack,
-        target: "aws",
+        target: apprun_engine::Target::Aws,
         state: state.as_ref(),
         observed: (!observed.is_empty()).then_some(&observed),
         options: &options,

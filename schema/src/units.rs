@@ -52,6 +52,14 @@ impl Cpu {
             .then_some(Cpu(units))
     }
 
+    /// Reads what the App Runner API returns (`1 vCPU`, `0.25 vCPU`,
+    /// `1024`): like [`Cpu::parse`], but any whole number of units or of
+    /// vCPUs (1024 units each) is taken as it is, since a read reports what
+    /// is there rather than what a stack may ask for.
+    pub fn from_api(text: &str) -> Option<Cpu> {
+        Cpu::parse(text).or_else(|| api_amount(text, "vCPU").map(Cpu))
+    }
+
     /// The memory sizes App Runner allows with this cpu.
     pub fn allowed_memory(self) -> &'static [Memory] {
         match self.0 {
@@ -84,6 +92,25 @@ impl Memory {
             .any(|(known, _)| *known == mb)
             .then_some(Memory(mb))
     }
+
+    /// Reads what the App Runner API returns (`2 GB`, `0.5 GB`, `2048`):
+    /// like [`Memory::parse`], but any whole number of megabytes or number
+    /// of gigabytes (1024 MB each) is taken as it is.
+    pub fn from_api(text: &str) -> Option<Memory> {
+        Memory::parse(text).or_else(|| api_amount(text, "GB").map(Memory))
+    }
+}
+
+/// A whole number, or a decimal number of `unit` (1024 each), as a count
+/// that fits in `u32`.
+fn api_amount(text: &str, unit: &str) -> Option<u32> {
+    let text = text.trim();
+    if let Ok(whole) = text.parse::<u32>() {
+        return Some(whole);
+    }
+    let number: f64 = strip_unit(text, unit)?.trim().parse().ok()?;
+    let scaled = (number * 1024.0).round();
+    (scaled.is_finite() && (0.0..=f64::from(u32::MAX)).contains(&scaled)).then_some(scaled as u32)
 }
 
 fn strip_unit<'a>(text: &'a str, unit: &str) -> Option<&'a str> {
@@ -169,6 +196,21 @@ mod tests {
         assert_eq!(Memory::parse("0.5 GB"), Some(Memory(512)));
         assert_eq!(Memory::parse("12288"), Some(Memory(12288)));
         assert_eq!(Memory::parse("5 GB"), None);
+    }
+
+    #[test]
+    fn api_text_reads_as_it_is() {
+        assert_eq!(Cpu::from_api("1 vCPU"), Some(Cpu(1024)));
+        assert_eq!(Cpu::from_api(" 1024 "), Some(Cpu(1024)));
+        assert_eq!(Cpu::from_api("0.25 vCPU"), Some(Cpu(256)));
+        assert_eq!(Cpu::from_api("3 vCPU"), Some(Cpu(3072)));
+        assert_eq!(Cpu::from_api("1000"), Some(Cpu(1000)));
+        assert_eq!(Memory::from_api("2 GB"), Some(Memory(2048)));
+        assert_eq!(Memory::from_api("5 GB"), Some(Memory(5120)));
+        assert_eq!(Memory::from_api("2048"), Some(Memory(2048)));
+        assert_eq!(Cpu::from_api("fast"), None);
+        assert_eq!(Memory::from_api("-1 GB"), None);
+        assert_eq!(Memory::from_api("NaN GB"), None);
     }
 
     #[test]

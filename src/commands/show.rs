@@ -1,21 +1,17 @@
 //! `apprun show PLANFILE`: render a saved plan.
 
+use std::io::Write;
 use std::path::Path;
 
-use apprun_engine::planfile::SavedPlan;
+use apprun_engine::{ops, render};
 
 use crate::error::{CliError, exit};
 use crate::output::Output;
 
 /// Runs `show`.
 pub fn run(path: &Path, out: &Output) -> Result<u8, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
-        what: "plan file",
-        path: path.to_path_buf(),
-        source,
-        help: "pass a file written by `apprun plan --out FILE`".to_string(),
-    })?;
-    let saved = SavedPlan::from_json(&text)?;
-    super::plan::print_plan(&saved.plan, out)?;
+    let saved = ops::plan::load_saved(path)?;
+    let text = render::plan(&saved.plan, out.format.into(), out.color);
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(exit::OK)
 }

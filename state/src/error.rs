@@ -206,6 +206,48 @@ pub enum StateError {
     },
 }
 
+/// The given variants, each with `location` and `backup` fields, as one
+/// pattern binding `$location` and `$backup`.
+macro_rules! location_and_backup {
+    ($location:pat, $backup:pat, [$($variant:ident),+ $(,)?]) => {
+        $(StateError::$variant {
+            location: $location,
+            backup: $backup,
+            ..
+        })|+
+    };
+}
+
+/// The variants for a stored document apprun will neither use nor overwrite
+/// (unreadable, damaged or breaking an invariant), as one pattern.
+macro_rules! unusable_state {
+    ($location:pat, $backup:pat) => {
+        location_and_backup!(
+            $location,
+            $backup,
+            [
+                Corrupt,
+                Truncated,
+                ChecksumMismatch,
+                DuplicateAddress,
+                DanglingDependency,
+                DependencyCycle,
+                InvalidRecord,
+                MalformedPendingOp,
+            ]
+        )
+    };
+}
+
+/// Every read-side variant (those that carry `backup`), as one pattern: the
+/// one list of them.
+macro_rules! read_side {
+    ($location:pat, $backup:pat) => {
+        unusable_state!($location, $backup)
+            | location_and_backup!($location, $backup, [UnknownVersion, Missing])
+    };
+}
+
 impl StateError {
     /// The stable diagnostic code, e.g. `state::checksum_mismatch`.
     pub fn code(&self) -> &'static str {
@@ -272,36 +314,7 @@ impl StateError {
     /// the working directory, or to make test output deterministic.
     pub fn map_locations(mut self, f: impl Fn(&str) -> String) -> Self {
         match &mut self {
-            StateError::Corrupt {
-                location, backup, ..
-            }
-            | StateError::Truncated {
-                location, backup, ..
-            }
-            | StateError::ChecksumMismatch {
-                location, backup, ..
-            }
-            | StateError::UnknownVersion {
-                location, backup, ..
-            }
-            | StateError::Missing {
-                location, backup, ..
-            }
-            | StateError::DuplicateAddress {
-                location, backup, ..
-            }
-            | StateError::DanglingDependency {
-                location, backup, ..
-            }
-            | StateError::DependencyCycle {
-                location, backup, ..
-            }
-            | StateError::InvalidRecord {
-                location, backup, ..
-            }
-            | StateError::MalformedPendingOp {
-                location, backup, ..
-            } => {
+            read_side!(location, backup) => {
                 *location = f(location);
                 if let Some(b) = backup {
                     *b = f(b);
@@ -321,46 +334,14 @@ impl StateError {
     /// The backup location named by a read-side error, if any.
     pub fn backup(&self) -> Option<&str> {
         match self {
-            StateError::Corrupt { backup, .. }
-            | StateError::Truncated { backup, .. }
-            | StateError::ChecksumMismatch { backup, .. }
-            | StateError::UnknownVersion { backup, .. }
-            | StateError::Missing { backup, .. }
-            | StateError::DuplicateAddress { backup, .. }
-            | StateError::DanglingDependency { backup, .. }
-            | StateError::DependencyCycle { backup, .. }
-            | StateError::InvalidRecord { backup, .. }
-            | StateError::MalformedPendingOp { backup, .. } => backup.as_deref(),
+            read_side!(_, backup) => backup.as_deref(),
             _ => None,
         }
     }
 
     fn help_text(&self) -> String {
         match self {
-            StateError::Corrupt {
-                location, backup, ..
-            }
-            | StateError::Truncated {
-                location, backup, ..
-            }
-            | StateError::ChecksumMismatch {
-                location, backup, ..
-            }
-            | StateError::DuplicateAddress {
-                location, backup, ..
-            }
-            | StateError::DanglingDependency {
-                location, backup, ..
-            }
-            | StateError::DependencyCycle {
-                location, backup, ..
-            }
-            | StateError::InvalidRecord {
-                location, backup, ..
-            }
-            | StateError::MalformedPendingOp {
-                location, backup, ..
-            } => format!(
+            unusable_state!(location, backup) => format!(
                 "apprun will neither use nor overwrite this state. {} Do not edit state by hand.",
                 backup_advice(location, backup.as_deref())
             ),

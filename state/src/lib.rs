@@ -10,6 +10,8 @@
 //! - [`Storage`], [`Locker`], [`StateStore`] (`store`): what a backend implements.
 //! - [`LocalStore`] (`local`): atomic file writes, backup, OS file lock.
 //! - [`LockGuard`], [`LockInfo`], [`LockRequest`] (`lock`): the lock, backend-independent.
+//! - [`wait_for_lock`], [`LockAttempt`] (`lock_wait`): the one retry, backoff
+//!   and timeout loop every backend takes its lock with.
 //! - [`Journal`] (`journal`): begin/complete of mutating operations for apply.
 //! - [`DigestKey`], [`SecretDigest`] (`secret_digest`): secrets only as keyed digests.
 //! - `conformance` (feature `conformance`): the suite every backend passes.
@@ -29,6 +31,7 @@ mod integrity;
 mod journal;
 mod local;
 mod lock;
+mod lock_wait;
 mod random;
 mod secret_digest;
 mod snapshot;
@@ -40,6 +43,7 @@ pub use integrity::{Violation, verify_integrity};
 pub use journal::{Entry, Journal, Outcome};
 pub use local::LocalStore;
 pub use lock::{LockGuard, LockId, LockInfo, LockRelease, LockRequest, LockStatus, StaleLock};
+pub use lock_wait::{LockAttempt, wait_for_lock};
 pub use secret_digest::{DigestKey, SecretDigest};
 pub use snapshot::{Generation, Lineage, OpId, PendingAction, PendingOp, Resource, Snapshot};
 pub use store::{Locker, StateStore, Storage, check_stored, prepare_write};

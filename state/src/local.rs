@@ -37,7 +37,7 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{LockError, StateError};
 use crate::failpoint;
@@ -45,6 +45,7 @@ use crate::failpoint;
 use crate::failpoint::{FailAction, FailPoints};
 use crate::format::decode;
 use crate::lock::{LockGuard, LockInfo, LockRelease, LockRequest, LockStatus, StaleLock};
+use crate::lock_wait::{LockAttempt, wait_for_lock};
 use crate::snapshot::{Generation, Snapshot};
 use crate::store::{Locker, Storage};
 
@@ -487,46 +488,26 @@ impl Locker for LocalStore {
     fn lock(&self, request: &LockRequest) -> Result<LockGuard, LockError> {
         let lock_path = self.lock_path();
         let file = self.open_lock_file(&lock_path)?;
-        let start = Instant::now();
-        let mut backoff = Duration::from_millis(25);
         let mut unknown_holder_retries = 0;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) => {
-                    let holder = match self.read_record()? {
-                        Some(Ok(h)) => Some(Box::new(h)),
-                        _ => None,
-                    };
-                    // Without a record the holder is between taking the lock
-                    // and writing its record, or is letting go: look again
-                    // for a moment before reporting an unknown holder.
-                    if holder.is_none() && unknown_holder_retries < 50 {
-                        unknown_holder_retries += 1;
-                        std::thread::sleep(Duration::from_millis(5));
-                        continue;
-                    }
-                    let Some(timeout) = request.timeout else {
-                        return Err(LockError::Locked {
-                            location: self.location(),
-                            holder,
-                        });
-                    };
-                    let waited = start.elapsed();
-                    if waited >= timeout {
-                        return Err(LockError::Timeout {
-                            location: self.location(),
-                            waited,
-                            holder,
-                        });
-                    }
-                    let jitter = Duration::from_millis(u64::from(waited.subsec_nanos() % 20));
-                    std::thread::sleep((backoff + jitter).min(timeout - waited));
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+        wait_for_lock(request, &self.location(), || match file.try_lock() {
+            Ok(()) => Ok(LockAttempt::Acquired(())),
+            Err(TryLockError::WouldBlock) => {
+                let holder = match self.read_record()? {
+                    Some(Ok(h)) => Some(Box::new(h)),
+                    _ => None,
+                };
+                // Without a record the holder is between taking the lock
+                // and writing its record, or is letting go: look again for
+                // a moment before reporting an unknown holder.
+                if holder.is_none() && unknown_holder_retries < 50 {
+                    unknown_holder_retries += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                    return Ok(LockAttempt::Retry);
                 }
-                Err(TryLockError::Error(e)) => return Err(IoFail::at(&lock_path, "lock")(e).into()),
+                Ok(LockAttempt::Held(holder))
             }
-        }
+            Err(TryLockError::Error(e)) => Err(IoFail::at(&lock_path, "lock")(e).into()),
+        })?;
         // The OS lock is ours; dropping `file` on any error below releases it.
         self.fail_point(failpoint::AFTER_LOCK, &lock_path)?;
         let stale = Self::stale_from(self.read_record()?);

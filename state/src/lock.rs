@@ -14,32 +14,12 @@ use serde::{Deserialize, Serialize};
 use crate::clock::now_rfc3339;
 use crate::error::LockError;
 
-/// The id of one acquisition of a lock (128 random bits, hex).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct LockId(String);
-
-impl LockId {
-    /// A new random id.
-    pub fn random() -> std::io::Result<Self> {
-        Ok(LockId(crate::random::hex_id()?))
-    }
-
-    /// An id from a known string (e.g. the argument of `unlock --force`).
-    pub fn new(s: impl Into<String>) -> Self {
-        LockId(s.into())
-    }
-
-    /// The id as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for LockId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+crate::random::random_id_type! {
+    /// The id of one acquisition of a lock (128 random bits, hex).
+    pub struct LockId;
+    random: "A new random id.",
+    new: "An id from a known string (e.g. the argument of `unlock --force`).",
+    as_str: "The id as stored.",
 }
 
 /// The record of a lock holder, stored beside the lock and shown to anyone

@@ -13,33 +13,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::StateError;
 use crate::secret_digest::{DigestKey, SecretDigest};
 
-/// The random id of a state, fixed when it is created. Two states with
-/// different lineages are unrelated: one never replaces the other.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Lineage(String);
-
-impl Lineage {
-    /// A new random lineage (128 bits, hex).
-    pub fn random() -> std::io::Result<Self> {
-        Ok(Lineage(crate::random::hex_id()?))
-    }
-
-    /// A lineage from a known string (tests, imports).
-    pub fn new(s: impl Into<String>) -> Self {
-        Lineage(s.into())
-    }
-
-    /// The lineage as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Lineage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+crate::random::random_id_type! {
+    /// The random id of a state, fixed when it is created. Two states with
+    /// different lineages are unrelated: one never replaces the other.
+    pub struct Lineage;
+    random: "A new random lineage (128 bits, hex).",
+    new: "A lineage from a known string (tests, imports).",
+    as_str: "The lineage as stored.",
 }
 
 /// Which stored version a write is based on: its lineage and serial. A write
@@ -174,32 +154,12 @@ impl Resource {
     }
 }
 
-/// The id of a pending operation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OpId(String);
-
-impl OpId {
-    /// A new random id.
-    pub fn random() -> std::io::Result<Self> {
-        Ok(OpId(crate::random::hex_id()?))
-    }
-
-    /// An id from a known string.
-    pub fn new(s: impl Into<String>) -> Self {
-        OpId(s.into())
-    }
-
-    /// The id as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OpId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+crate::random::random_id_type! {
+    /// The id of a pending operation.
+    pub struct OpId;
+    random: "A new random id.",
+    new: "An id from a known string.",
+    as_str: "The id as stored.",
 }
 
 /// What a pending operation was doing to its resource.

@@ -204,7 +204,7 @@ async fn run_apply(text: &str, provider: AwsProvider, parallelism: usize) -> App
     let options = PlanOptions::default();
     let the_plan = plan(PlanInput {
         stack: &stack,
-        target: "aws",
+        target: apprun_engine::Target::Aws,
         state: None,
         observed: None,
         options: &options,

@@ -1,25 +1,42 @@
-//! Reading the engine's normalized attribute documents.
+//! Reading the engine's normalized attribute documents (typed, through
+//! `apprun_engine::attributes`, which owns every default; what App Runner,
+//! ECR and IAM answer is read here too), and the outputs a create or an
+//! update reports.
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use apprun_engine::attributes::AttributeError;
+use apprun_engine::provider::{Applied, ProviderError};
+use serde_json::{Value, json};
 
-/// A string attribute.
+/// A document of the wrong shape (`apprun_engine::attributes`), as the
+/// engine's `Invalid` for `what`. The error names the field, never its value.
+pub(crate) fn invalid(what: &str, error: &AttributeError) -> ProviderError {
+    ProviderError::Invalid {
+        operation: format!("apply {what}"),
+        message: error.to_string(),
+    }
+}
+
+/// What a create or an update of a resource identified by its ARN reports:
+/// the ARN as physical id and as the `arn` output, plus `others` outputs.
+pub(crate) fn applied_by_arn<const N: usize>(arn: &str, others: [(&str, Value); N]) -> Applied {
+    let mut outputs: BTreeMap<String, Value> =
+        others.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    outputs.insert("arn".to_owned(), json!(arn));
+    Applied {
+        physical_id: arn.to_owned(),
+        outputs,
+    }
+}
+
+/// A string member of a JSON document (an API answer).
 pub(crate) fn str_at<'a>(attrs: &'a Value, key: &str) -> Option<&'a str> {
     attrs.get(key).and_then(Value::as_str)
 }
 
-/// An integer attribute.
-pub(crate) fn int_at(attrs: &Value, key: &str) -> Option<i64> {
-    attrs.get(key).and_then(Value::as_i64)
-}
-
-/// A boolean attribute (absent: false).
-pub(crate) fn bool_at(attrs: &Value, key: &str) -> bool {
-    attrs.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// A string-to-string map attribute (absent: empty).
+/// A string-to-string map member (absent: empty): `tags`, which every
+/// kind's document has.
 pub(crate) fn map_at(attrs: &Value, key: &str) -> BTreeMap<String, String> {
     attrs
         .get(key)
@@ -30,22 +47,6 @@ pub(crate) fn map_at(attrs: &Value, key: &str) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A list of strings attribute, sorted (absent: empty).
-pub(crate) fn list_at(attrs: &Value, key: &str) -> Vec<String> {
-    let mut v: Vec<String> = attrs
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v.dedup();
-    v
 }
 
 /// The top-level members named by changed paths (`env.A` -> `env`).

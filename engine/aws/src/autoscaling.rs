@@ -4,45 +4,44 @@
 //! unused revisions of the same name that this stack owns (App Runner
 //! allows only 5 revisions per name).
 
-use std::collections::BTreeMap;
-
+use apprun_engine::attributes::{
+    AutoScalingAttributes, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE,
+};
 use apprun_engine::provider::{Applied, Observed, ProviderError, ResourceRequest};
 use apprun_schema::{Address, Kind};
 use aws_sdk_apprunner::types::{AutoScalingConfiguration, AutoScalingConfigurationStatus};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::attrs::{arn_name, int_at, top_level};
+use crate::attrs::{applied_by_arn, arn_name, invalid};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
-use crate::retry::{self, Created};
-use crate::services::{aws_tags, list_tags, sync_tags, tags_observed, tags_owned};
+use crate::error::{ApiFailure, FoundExt, SdkResultExt};
+use crate::pages::{Pages, paginator};
+use crate::retry;
 use crate::tags;
 
+/// The physical id and outputs of a revision.
 fn applied(c: &AutoScalingConfiguration) -> Applied {
-    let arn = c
-        .auto_scaling_configuration_arn()
-        .unwrap_or_default()
-        .to_owned();
-    let mut outputs = BTreeMap::new();
-    outputs.insert("arn".to_owned(), json!(arn));
-    outputs.insert(
-        "name".to_owned(),
-        json!(c.auto_scaling_configuration_name().unwrap_or_default()),
-    );
-    outputs.insert(
-        "revision".to_owned(),
-        json!(c.auto_scaling_configuration_revision().unwrap_or(0)),
-    );
-    Applied {
-        physical_id: arn,
-        outputs,
-    }
+    applied_by_arn(
+        c.auto_scaling_configuration_arn().unwrap_or_default(),
+        [
+            (
+                "name",
+                json!(c.auto_scaling_configuration_name().unwrap_or_default()),
+            ),
+            (
+                "revision",
+                json!(c.auto_scaling_configuration_revision().unwrap_or(0)),
+            ),
+        ],
+    )
 }
 
+/// Whether a revision is not `INACTIVE` (deleted).
 fn active(c: &AutoScalingConfiguration) -> bool {
     c.status() != Some(&AutoScalingConfigurationStatus::Inactive)
 }
 
+/// The revision `arn`; `None` when it is gone or inactive.
 async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<AutoScalingConfiguration>, ApiFailure> {
     Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
@@ -58,35 +57,31 @@ async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<AutoScalingConfiguratio
     .and_then(|out| out.auto_scaling_configuration.filter(active)))
 }
 
+/// Min size, max size and max concurrency of a revision (a member the
+/// answer lacks at the engine's default).
 fn settings_of(c: &AutoScalingConfiguration) -> (i64, i64, i64) {
     (
-        i64::from(c.min_size().unwrap_or(1)),
-        i64::from(c.max_size().unwrap_or(25)),
-        i64::from(c.max_concurrency().unwrap_or(100)),
+        c.min_size().map_or(DEFAULT_MIN_SIZE, i64::from),
+        c.max_size().map_or(DEFAULT_MAX_SIZE, i64::from),
+        c.max_concurrency()
+            .map_or(DEFAULT_MAX_CONCURRENCY, i64::from),
     )
 }
 
-fn wanted(attrs: &Value) -> (i64, i64, i64) {
-    (
-        int_at(attrs, "min_size").unwrap_or(1),
-        int_at(attrs, "max_size").unwrap_or(25),
-        int_at(attrs, "max_concurrency").unwrap_or(100),
-    )
+/// Min size, max size and max concurrency the attributes ask for.
+fn wanted(attrs: &AutoScalingAttributes) -> (i64, i64, i64) {
+    (attrs.min_size, attrs.max_size, attrs.max_concurrency)
 }
 
 /// Reads one revision by ARN; `None` when it is gone or inactive.
 pub(crate) async fn read(ctx: &Ctx, arn: &str) -> Result<Option<Observed>, ProviderError> {
     let what = format!("auto scaling configuration {arn}");
-    let Some(c) = describe(ctx, arn)
+    let read = describe(ctx, arn).await;
+    let Some((c, live_tags)) = tags::with_apprunner_tags(ctx, arn, read)
         .await
         .map_err(|f| f.into_provider(&what))?
     else {
         return Ok(None);
-    };
-    let live_tags = match list_tags(ctx, arn).await {
-        Ok(t) => t,
-        Err(f) if f.class == Class::NotFound => return Ok(None),
-        Err(f) => return Err(f.into_provider(&what)),
     };
     let (min, max, concurrency) = settings_of(&c);
     Ok(Some(Observed {
@@ -95,7 +90,7 @@ pub(crate) async fn read(ctx: &Ctx, arn: &str) -> Result<Option<Observed>, Provi
             "min_size": min,
             "max_size": max,
             "max_concurrency": concurrency,
-            "tags": tags_observed(&live_tags),
+            "tags": tags::observed(&live_tags),
         }),
         outputs: applied(&c).outputs,
         failed: None,
@@ -104,36 +99,32 @@ pub(crate) async fn read(ctx: &Ctx, arn: &str) -> Result<Option<Observed>, Provi
 
 /// The active revisions of `name`, newest first.
 async fn revisions(ctx: &Ctx, name: &str) -> Result<Vec<(i32, String)>, ApiFailure> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let token_now = &token;
-        let page = retry::read(&ctx.settings, || async move {
+    let pages = Pages::new(&ctx.settings, "ListAutoScalingConfigurations", |token| {
+        paginator!(
             ctx.clients
                 .apprunner
                 .list_auto_scaling_configurations()
                 .auto_scaling_configuration_name(name)
                 .latest_only(false)
                 .max_results(100)
-                .set_next_token(token_now.clone())
-                .send()
-                .await
-                .classify("ListAutoScalingConfigurations")
+                .set_next_token(token)
+        )
+    });
+    let mut out = pages
+        .all(|page| {
+            page.auto_scaling_configuration_summary_list()
+                .iter()
+                .filter(|s| {
+                    s.auto_scaling_configuration_name() == Some(name)
+                        && s.status() != Some(&AutoScalingConfigurationStatus::Inactive)
+                })
+                .filter_map(|s| {
+                    let arn = s.auto_scaling_configuration_arn()?;
+                    Some((s.auto_scaling_configuration_revision(), arn.to_owned()))
+                })
+                .collect()
         })
         .await?;
-        for s in page.auto_scaling_configuration_summary_list() {
-            if s.auto_scaling_configuration_name() == Some(name)
-                && s.status() != Some(&AutoScalingConfigurationStatus::Inactive)
-                && let Some(arn) = s.auto_scaling_configuration_arn()
-            {
-                out.push((s.auto_scaling_configuration_revision(), arn.to_owned()));
-            }
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => break,
-        }
-    }
     out.sort_by_key(|r| std::cmp::Reverse(r.0));
     Ok(out)
 }
@@ -146,24 +137,17 @@ async fn find(
     name: &str,
     filter: Option<(i64, i64, i64)>,
 ) -> Result<Option<Applied>, ProviderError> {
-    let what = address.to_string();
-    let err = |f: ApiFailure| f.into_provider(&what);
-    for (_, arn) in revisions(ctx, name).await.map_err(err)? {
-        let owned = match list_tags(ctx, &arn).await {
-            Ok(t) => tags_owned(&t, stack, address),
-            Err(f) if f.class == Class::NotFound => false,
-            Err(f) => return Err(err(f)),
+    crate::error::about(address, async {
+        let newest_first = revisions(ctx, name).await?.into_iter();
+        let adopt = |arn: String, ()| async move {
+            let c = describe(ctx, &arn).await?;
+            Ok(c.filter(|c| filter.is_none_or(|w| settings_of(c) == w))
+                .map(|c| applied(&c)))
         };
-        if !owned {
-            continue;
-        }
-        if let Some(c) = describe(ctx, &arn).await.map_err(err)?
-            && filter.is_none_or(|w| settings_of(&c) == w)
-        {
-            return Ok(Some(applied(&c)));
-        }
-    }
-    Ok(None)
+        let candidates = newest_first.map(|(_, arn)| (arn, ()));
+        tags::first_owned(ctx, candidates, (stack, address), adopt).await
+    })
+    .await
 }
 
 /// Finds the newest revision of `name` carrying this stack's ownership tags.
@@ -181,11 +165,12 @@ pub(crate) async fn create(
     ctx: &Ctx,
     request: &ResourceRequest<'_>,
 ) -> Result<Applied, ProviderError> {
-    let attrs = request.attributes;
     let what = request.address.to_string();
-    let (min, max, concurrency) = wanted(attrs);
+    let attrs =
+        AutoScalingAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
+    let (min, max, concurrency) = wanted(&attrs);
     let int = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
-    let owned = &tags::with_ownership(attrs, request.stack, request.address);
+    let owned = &tags::with_ownership(request.attributes, request.stack, request.address);
     let created = retry::create(
         &ctx.settings,
         &what,
@@ -197,7 +182,7 @@ pub(crate) async fn create(
                 .min_size(int(min))
                 .max_size(int(max))
                 .max_concurrency(int(concurrency))
-                .set_tags(Some(aws_tags(owned)))
+                .set_tags(Some(tags::sdk_tags(owned)))
                 .send()
                 .await
                 .classify("CreateAutoScalingConfiguration")
@@ -215,17 +200,10 @@ pub(crate) async fn create(
         },
     )
     .await?;
-    match created {
-        Created::New(out) => match out.auto_scaling_configuration {
-            Some(c) => Ok(applied(&c)),
-            None => Err(crate::error::missing(
-                "CreateAutoScalingConfiguration",
-                "AutoScalingConfiguration",
-            )
-            .into_provider(&what)),
-        },
-        Created::Found(found) => Ok(found),
-    }
+    let member = ("CreateAutoScalingConfiguration", "AutoScalingConfiguration");
+    created.applied(&what, member, |out| {
+        out.auto_scaling_configuration.as_ref().map(applied)
+    })
 }
 
 /// Only tags change in place; anything else is a new revision.
@@ -235,22 +213,12 @@ pub(crate) async fn update(
     request: &ResourceRequest<'_>,
     changed: &[String],
 ) -> Result<Applied, ProviderError> {
-    let what = request.address.to_string();
-    let Some(c) = describe(ctx, arn)
-        .await
-        .map_err(|f| f.into_provider(&what))?
-    else {
-        return Err(ProviderError::NotFound { what });
+    let immutable = tags::Immutable {
+        operation: "UpdateAutoScalingConfiguration",
+        why: "revisions are immutable",
     };
-    if let Some(field) = top_level(changed).into_iter().find(|f| *f != "tags") {
-        return Err(ProviderError::Invalid {
-            operation: "UpdateAutoScalingConfiguration".to_owned(),
-            message: format!("{what}: `{field}` cannot change in place (revisions are immutable)"),
-        });
-    }
-    sync_tags(ctx, arn, request.attributes)
-        .await
-        .map_err(|f| f.into_provider(&what))?;
+    let described = (arn, describe(ctx, arn).await);
+    let c = tags::update_only_tags(ctx, described, request, changed, immutable).await?;
     Ok(applied(&c))
 }
 
@@ -264,24 +232,11 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
         return Ok(());
     };
     let revision = c.auto_scaling_configuration_revision().unwrap_or(i32::MAX);
-    let owner = match list_tags(ctx, arn).await {
-        Ok(t) => {
-            let get = |k: &str| {
-                t.iter()
-                    .find(|x| x.key() == Some(k))
-                    .and_then(|x| x.value())
-                    .map(str::to_owned)
-            };
-            get(tags::STACK_TAG).zip(get(tags::ADDRESS_TAG))
-        }
-        Err(f) if f.class == Class::NotFound => return Ok(()),
-        Err(f) => return Err(err(f)),
-    };
-    delete_one(ctx, arn).await.map_err(err)?;
-    let Some((stack, address)) = owner else {
+    let Some(live_tags) = tags::list_apprunner(ctx, arn).await.found().map_err(err)? else {
         return Ok(());
     };
-    let Some(address) = Address::parse(&address) else {
+    delete_one(ctx, arn).await.map_err(err)?;
+    let Some((stack, address)) = tags::owner(&live_tags) else {
         return Ok(());
     };
     // Garbage-collect older revisions: best effort, never failing the delete.
@@ -293,7 +248,10 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
         }
     };
     for (rev, old) in older.into_iter().filter(|(r, _)| *r < revision) {
-        let ours = matches!(list_tags(ctx, &old).await, Ok(t) if tags_owned(&t, &stack, &address));
+        let ours = matches!(
+            tags::apprunner_owned_by(ctx, &old, &stack, &address).await,
+            Ok(true)
+        );
         let unused = matches!(
             describe(ctx, &old).await,
             Ok(Some(c)) if c.has_associated_service() != Some(true)
@@ -310,18 +268,15 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
     Ok(())
 }
 
+/// Deletes one revision; `Ok` when already gone.
 async fn delete_one(ctx: &Ctx, arn: &str) -> Result<(), ApiFailure> {
-    match ctx
-        .clients
+    ctx.clients
         .apprunner
         .delete_auto_scaling_configuration()
         .auto_scaling_configuration_arn(arn)
         .send()
         .await
         .classify("DeleteAutoScalingConfiguration")
-    {
-        Ok(_) => Ok(()),
-        Err(f) if f.class == Class::NotFound => Ok(()),
-        Err(f) => Err(f),
-    }
+        .found()
+        .map(|_| ())
 }

@@ -5,8 +5,10 @@
 //! never a request member (env values and commands are secrets).
 
 use std::error::Error as StdError;
+use std::future::Future;
 
 use apprun_engine::provider::ProviderError;
+use apprun_schema::Address;
 use aws_sdk_apprunner::config::http::HttpResponse;
 use aws_sdk_apprunner::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
@@ -233,6 +235,16 @@ impl ApiFailure {
     }
 }
 
+/// Runs `work`, whose failures become the engine's errors about `address`
+/// (what a lookup such as `find_owned` returns).
+pub(crate) async fn about<T>(
+    address: &Address,
+    work: impl Future<Output = Result<T, ApiFailure>>,
+) -> Result<T, ProviderError> {
+    work.await
+        .map_err(|f| f.into_provider(&address.to_string()))
+}
+
 /// Classifies an SDK result of operation `operation`.
 pub(crate) trait SdkResultExt<T> {
     /// The result with its error classified.
@@ -248,7 +260,6 @@ where
     }
 }
 
-/// A fatal error for an answer missing a member we need.
 /// Reads "not found" as absence: an answer is `Some`, a not-found error is
 /// `None`, any other error stays an error.
 pub(crate) trait FoundExt<T> {
@@ -266,6 +277,7 @@ impl<T> FoundExt<T> for Result<T, ApiFailure> {
     }
 }
 
+/// The failure for an answer missing a member we need.
 pub(crate) fn missing(operation: &'static str, member: &str) -> ApiFailure {
     ApiFailure::new(
         operation,

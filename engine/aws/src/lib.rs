@@ -3,15 +3,19 @@
 //! is the only crate allowed to import `aws-sdk-*`.
 //!
 //! Map:
-//! - [`AwsProvider`] (`provider`): dispatch by resource kind to `services`,
-//!   `roles`, `repositories`, `vpc_connectors`, `autoscaling`.
+//! - [`AwsProvider`] (`provider`): dispatch by resource kind to `services`
+//!   (CRUD; `services::shape` maps attributes to and from the SDK), `roles`,
+//!   `repositories`, `vpc_connectors`, `autoscaling`.
 //! - [`Settings`] (`config`): retries, waits and endpoint overrides; the SDK
 //!   clients.
 //! - `error`: SDK errors classified into [`ProviderError`](apprun_engine::provider::ProviderError).
 //! - `retry`: creates that never duplicate (no blind retry after an
 //!   ambiguous outcome), jittered backoff.
 //! - `wait`: waiting on App Runner operations with a deadline and progress.
-//! - `tags`: the ownership tags `apprun:stack` / `apprun:address`.
+//! - `tags`: the ownership tags `apprun:stack` / `apprun:address`, tag
+//!   reads and syncs for every SDK, App Runner's tag calls.
+//! - `pages`: listings through the SDK's paginators, each page retried like
+//!   a read.
 //! - [`RateLimits`] (`rate_limit`): the client-side per-service request pacer
 //!   (`--max-rps`).
 //! - `network_checks`: subnet / security group checks asked once per process.
@@ -28,6 +32,7 @@ mod config;
 mod error;
 mod fresh;
 mod network_checks;
+mod pages;
 mod provider;
 mod rate_limit;
 mod repositories;

@@ -1,24 +1,17 @@
 //! ECR repositories: scan on push, tag mutability, a lifecycle policy built
 //! from `keep_last` / `expire_untagged_after_days`, tags.
 
-use std::collections::BTreeMap;
-
+use apprun_engine::attributes::{LifecycleAttributes, RepositoryAttributes};
 use apprun_engine::provider::{Applied, Observed, ProviderError, ResourceRequest};
 use apprun_schema::Address;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 use serde_json::{Map, Value, json};
 
-use crate::attrs::{bool_at, int_at, str_at, top_level};
+use crate::attrs::{applied_by_arn, invalid, str_at, top_level};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
-use crate::retry::{self, Created};
+use crate::error::{ApiFailure, FoundExt, SdkResultExt};
+use crate::retry;
 use crate::tags;
-
-fn ecr_tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
-    map.iter()
-        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-        .collect()
-}
 
 /// The repository name in an ECR ARN (`…:repository/team/web` -> `team/web`).
 fn name_of(arn: &str) -> &str {
@@ -26,9 +19,9 @@ fn name_of(arn: &str) -> &str {
 }
 
 /// The lifecycle policy text for `lifecycle {keep_last, expire_untagged_after_days}`.
-pub(crate) fn lifecycle_policy(lifecycle: &Value) -> Option<String> {
+pub(crate) fn lifecycle_policy(lifecycle: &LifecycleAttributes) -> Option<String> {
     let mut rules = Vec::new();
-    if let Some(days) = int_at(lifecycle, "expire_untagged_after_days") {
+    if let Some(days) = lifecycle.expire_untagged_after_days {
         rules.push(json!({
             "rulePriority": rules.len() + 1,
             "description": format!("expire untagged images after {days} days"),
@@ -36,7 +29,7 @@ pub(crate) fn lifecycle_policy(lifecycle: &Value) -> Option<String> {
             "action": {"type": "expire"},
         }));
     }
-    if let Some(keep) = int_at(lifecycle, "keep_last") {
+    if let Some(keep) = lifecycle.keep_last {
         // A rule on `any` must come last.
         rules.push(json!({
             "rulePriority": rules.len() + 1,
@@ -70,24 +63,18 @@ pub(crate) fn lifecycle_from_policy(text: &str) -> Option<Value> {
     (!l.is_empty()).then_some(Value::Object(l))
 }
 
+/// The physical id and outputs of a repository.
 fn applied(repo: &Repository) -> Applied {
-    let mut outputs = BTreeMap::new();
-    let arn = repo.repository_arn().unwrap_or_default().to_owned();
-    outputs.insert("arn".to_owned(), json!(arn));
-    outputs.insert(
-        "name".to_owned(),
-        json!(repo.repository_name().unwrap_or_default()),
-    );
-    outputs.insert(
-        "uri".to_owned(),
-        json!(repo.repository_uri().unwrap_or_default()),
-    );
-    Applied {
-        physical_id: arn,
-        outputs,
-    }
+    applied_by_arn(
+        repo.repository_arn().unwrap_or_default(),
+        [
+            ("name", json!(repo.repository_name().unwrap_or_default())),
+            ("uri", json!(repo.repository_uri().unwrap_or_default())),
+        ],
+    )
 }
 
+/// The repository `name`; `None` when it is gone.
 async fn describe(ctx: &Ctx, name: &str) -> Result<Option<Repository>, ApiFailure> {
     Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
@@ -108,6 +95,7 @@ async fn describe(ctx: &Ctx, name: &str) -> Result<Option<Repository>, ApiFailur
     }))
 }
 
+/// The tags of repository `arn`.
 async fn list_tags(ctx: &Ctx, arn: &str) -> Result<Vec<Tag>, ApiFailure> {
     retry::read(&ctx.settings, || async move {
         ctx.clients
@@ -122,6 +110,7 @@ async fn list_tags(ctx: &Ctx, arn: &str) -> Result<Vec<Tag>, ApiFailure> {
     .map(|o| o.tags.unwrap_or_default())
 }
 
+/// The `lifecycle` attribute read from the repository's policy.
 async fn lifecycle(ctx: &Ctx, name: &str) -> Result<Option<Value>, ApiFailure> {
     Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
@@ -151,10 +140,12 @@ pub(crate) async fn read(
     else {
         return Ok(None);
     };
-    let live_tags = match list_tags(ctx, repo.repository_arn().unwrap_or(arn)).await {
-        Ok(t) => t,
-        Err(f) if f.class == Class::NotFound => return Ok(None),
-        Err(f) => return Err(f.into_provider(&what)),
+    let Some(live_tags) = list_tags(ctx, repo.repository_arn().unwrap_or(arn))
+        .await
+        .found()
+        .map_err(|f| f.into_provider(&what))?
+    else {
+        return Ok(None);
     };
     let lifecycle = lifecycle(ctx, name)
         .await
@@ -179,14 +170,8 @@ pub(crate) async fn read(
         map.insert("lifecycle".into(), l);
     }
     // Not a property of the repository: how apprun deletes it.
-    map.insert(
-        "force_delete".into(),
-        json!(bool_at(recorded, "force_delete")),
-    );
-    map.insert(
-        "tags".into(),
-        tags::observed(live_tags.iter().map(|t| (t.key(), t.value()))),
-    );
+    map.insert("force_delete".into(), json!(force_delete(recorded)));
+    map.insert("tags".into(), tags::observed(&live_tags));
     let a = applied(&repo);
     Ok(Some(Observed {
         attributes: Value::Object(map),
@@ -202,26 +187,30 @@ pub(crate) async fn find_owned(
     address: &Address,
     name: &str,
 ) -> Result<Option<Applied>, ProviderError> {
-    let what = address.to_string();
-    let Some(repo) = describe(ctx, name)
-        .await
-        .map_err(|f| f.into_provider(&what))?
-    else {
-        return Ok(None);
-    };
-    let live = match list_tags(ctx, repo.repository_arn().unwrap_or_default()).await {
-        Ok(t) => t,
-        Err(f) if f.class == Class::NotFound => return Ok(None),
-        Err(f) => return Err(f.into_provider(&what)),
-    };
-    Ok(
-        tags::owned_by(live.iter().map(|t| (t.key(), t.value())), stack, address)
-            .then(|| applied(&repo)),
-    )
+    crate::error::about(address, async {
+        let Some(repo) = describe(ctx, name).await? else {
+            return Ok(None);
+        };
+        let live = list_tags(ctx, repo.repository_arn().unwrap_or_default()).await;
+        Ok(tags::owned_by_answer(live, stack, address)?.then(|| applied(&repo)))
+    })
+    .await
 }
 
-async fn put_lifecycle(ctx: &Ctx, name: &str, attrs: &Value) -> Result<(), ApiFailure> {
-    match attrs.get("lifecycle").and_then(lifecycle_policy) {
+/// Whether the record says to delete the repository with its images. A
+/// record that does not decode (or none, on import) says no: the safe side.
+fn force_delete(recorded: &Value) -> bool {
+    RepositoryAttributes::from_value(recorded).is_ok_and(|r| r.force_delete)
+}
+
+/// Puts the lifecycle policy of `attrs`, or deletes the policy when there
+/// is none.
+async fn put_lifecycle(
+    ctx: &Ctx,
+    name: &str,
+    attrs: &RepositoryAttributes,
+) -> Result<(), ApiFailure> {
+    match attrs.lifecycle.as_ref().and_then(lifecycle_policy) {
         Some(text) => ctx
             .clients
             .ecr
@@ -232,7 +221,7 @@ async fn put_lifecycle(ctx: &Ctx, name: &str, attrs: &Value) -> Result<(), ApiFa
             .await
             .classify("PutLifecyclePolicy")
             .map(|_| ()),
-        None => match ctx
+        None => ctx
             .clients
             .ecr
             .delete_lifecycle_policy()
@@ -240,16 +229,14 @@ async fn put_lifecycle(ctx: &Ctx, name: &str, attrs: &Value) -> Result<(), ApiFa
             .send()
             .await
             .classify("DeleteLifecyclePolicy")
-        {
-            Ok(_) => Ok(()),
-            Err(f) if f.class == Class::NotFound => Ok(()),
-            Err(f) => Err(f),
-        },
+            .found()
+            .map(|_| ()),
     }
 }
 
-fn mutability(attrs: &Value) -> ImageTagMutability {
-    ImageTagMutability::from(str_at(attrs, "image_tag_mutability").unwrap_or("MUTABLE"))
+/// The `image_tag_mutability` of `attrs`.
+fn mutability(attrs: &RepositoryAttributes) -> ImageTagMutability {
+    ImageTagMutability::from(attrs.image_tag_mutability.as_str())
 }
 
 /// Creates the repository and its lifecycle policy.
@@ -257,10 +244,11 @@ pub(crate) async fn create(
     ctx: &Ctx,
     request: &ResourceRequest<'_>,
 ) -> Result<Applied, ProviderError> {
-    let attrs = request.attributes;
     let name = request.name;
     let what = request.address.to_string();
-    let owned = &tags::with_ownership(attrs, request.stack, request.address);
+    let attrs =
+        &RepositoryAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
+    let owned = &tags::with_ownership(request.attributes, request.stack, request.address);
     let created = retry::create(
         &ctx.settings,
         &what,
@@ -271,11 +259,11 @@ pub(crate) async fn create(
                 .repository_name(name)
                 .image_scanning_configuration(
                     ImageScanningConfiguration::builder()
-                        .scan_on_push(bool_at(attrs, "scan_on_push"))
+                        .scan_on_push(attrs.scan_on_push)
                         .build(),
                 )
                 .image_tag_mutability(mutability(attrs))
-                .set_tags(Some(ecr_tags(owned)))
+                .set_tags(Some(tags::sdk_tags(owned)))
                 .send()
                 .await
                 .classify("CreateRepository")
@@ -283,20 +271,13 @@ pub(crate) async fn create(
         || find_owned(ctx, request.stack, request.address, name),
     )
     .await?;
-    if attrs.get("lifecycle").is_some() {
+    if attrs.lifecycle.is_some() {
         put_lifecycle(ctx, name, attrs)
             .await
             .map_err(|f| f.into_provider(&what))?;
     }
-    match created {
-        Created::New(out) => match out.repository {
-            Some(repo) => Ok(applied(&repo)),
-            None => {
-                Err(crate::error::missing("CreateRepository", "repository").into_provider(&what))
-            }
-        },
-        Created::Found(found) => Ok(found),
-    }
+    let member = ("CreateRepository", "repository");
+    created.applied(&what, member, |out| out.repository.as_ref().map(applied))
 }
 
 /// Changes what `changed` names, in place.
@@ -306,9 +287,10 @@ pub(crate) async fn update(
     request: &ResourceRequest<'_>,
     changed: &[String],
 ) -> Result<Applied, ProviderError> {
-    let attrs = request.attributes;
     let name = name_of(arn);
     let what = request.address.to_string();
+    let attrs =
+        &RepositoryAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
     let err = |f: ApiFailure| f.into_provider(&what);
     let Some(repo) = describe(ctx, name).await.map_err(err)? else {
         return Err(ProviderError::NotFound { what });
@@ -321,7 +303,7 @@ pub(crate) async fn update(
             .repository_name(name)
             .image_scanning_configuration(
                 ImageScanningConfiguration::builder()
-                    .scan_on_push(bool_at(attrs, "scan_on_push"))
+                    .scan_on_push(attrs.scan_on_push)
                     .build(),
             )
             .send()
@@ -344,57 +326,63 @@ pub(crate) async fn update(
         put_lifecycle(ctx, name, attrs).await.map_err(err)?;
     }
     if fields.contains("tags") {
-        let repo_arn = repo.repository_arn().unwrap_or(arn);
-        let live = list_tags(ctx, repo_arn).await.map_err(err)?;
-        let before = live
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect();
-        let (set, remove) = tags::tag_changes(&before, &tags::user_tags(attrs));
-        if !set.is_empty() {
-            ctx.clients
-                .ecr
+        sync_tags(
+            ctx,
+            repo.repository_arn().unwrap_or(arn),
+            request.attributes,
+        )
+        .await
+        .map_err(err)?;
+    }
+    Ok(applied(&repo))
+}
+
+/// Makes the user tags of repository `arn` those of `attrs`.
+async fn sync_tags(ctx: &Ctx, arn: &str, attrs: &Value) -> Result<(), ApiFailure> {
+    let live = list_tags(ctx, arn).await?;
+    let client = &ctx.clients.ecr;
+    tags::sync(
+        &live,
+        attrs,
+        |set| async move {
+            client
                 .tag_resource()
-                .resource_arn(repo_arn)
-                .set_tags(Some(ecr_tags(&set)))
+                .resource_arn(arn)
+                .set_tags(Some(tags::sdk_tags(&set)))
                 .send()
                 .await
                 .classify("TagResource")
-                .map_err(err)?;
-        }
-        if !remove.is_empty() {
-            ctx.clients
-                .ecr
+                .map(|_| ())
+        },
+        |keys| async move {
+            client
                 .untag_resource()
-                .resource_arn(repo_arn)
-                .set_tag_keys(Some(remove))
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys))
                 .send()
                 .await
                 .classify("UntagResource")
-                .map_err(err)?;
-        }
-    }
-    Ok(applied(&repo))
+                .map(|_| ())
+        },
+    )
+    .await
 }
 
 /// Deletes the repository (with its images if `force_delete`); `Ok` when
 /// already gone.
 pub(crate) async fn delete(ctx: &Ctx, arn: &str, recorded: &Value) -> Result<(), ProviderError> {
     let name = name_of(arn);
-    match ctx
-        .clients
+    ctx.clients
         .ecr
         .delete_repository()
         .repository_name(name)
-        .force(bool_at(recorded, "force_delete"))
+        .force(force_delete(recorded))
         .send()
         .await
         .classify("DeleteRepository")
-    {
-        Ok(_) => Ok(()),
-        Err(f) if f.class == Class::NotFound => Ok(()),
-        Err(f) => Err(f.into_provider(&format!("repository {name}"))),
-    }
+        .found()
+        .map(|_| ())
+        .map_err(|f| f.into_provider(&format!("repository {name}")))
 }
 
 #[cfg(test)]
@@ -403,15 +391,24 @@ mod tests {
 
     #[test]
     fn lifecycle_round_trips_through_the_policy_text() {
-        let l = json!({"keep_last": 10, "expire_untagged_after_days": 7});
-        let text = lifecycle_policy(&l).unwrap_or_default();
-        assert_eq!(lifecycle_from_policy(&text), Some(l));
-        let only = json!({"keep_last": 3});
+        let both = LifecycleAttributes {
+            keep_last: Some(10),
+            expire_untagged_after_days: Some(7),
+        };
+        let text = lifecycle_policy(&both).unwrap_or_default();
+        assert_eq!(
+            lifecycle_from_policy(&text),
+            Some(json!({"keep_last": 10, "expire_untagged_after_days": 7}))
+        );
+        let only = LifecycleAttributes {
+            keep_last: Some(3),
+            expire_untagged_after_days: None,
+        };
         assert_eq!(
             lifecycle_from_policy(&lifecycle_policy(&only).unwrap_or_default()),
-            Some(only)
+            Some(json!({"keep_last": 3}))
         );
-        assert_eq!(lifecycle_policy(&json!({})), None);
+        assert_eq!(lifecycle_policy(&LifecycleAttributes::default()), None);
     }
 
     #[test]

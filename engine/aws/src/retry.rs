@@ -12,7 +12,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use apprun_engine::provider::ProviderError;
+use apprun_engine::provider::{Applied, ProviderError};
 
 use crate::config::Settings;
 use crate::error::{ApiFailure, Class};
@@ -68,6 +68,25 @@ pub(crate) enum Created<T, R> {
     /// An earlier attempt had been applied after all: the reconcile read
     /// found the resource.
     Found(R),
+}
+
+impl<T> Created<T, Applied> {
+    /// What the create reports: the resource in the new answer (`new`
+    /// picks it; an answer without it is a failure naming `member` of
+    /// `operation`), or the one the reconcile read found.
+    pub(crate) fn applied(
+        self,
+        what: &str,
+        (operation, member): (&'static str, &str),
+        new: impl FnOnce(T) -> Option<Applied>,
+    ) -> Result<Applied, ProviderError> {
+        match self {
+            Created::New(out) => {
+                new(out).ok_or_else(|| crate::error::missing(operation, member).into_provider(what))
+            }
+            Created::Found(found) => Ok(found),
+        }
+    }
 }
 
 /// Runs a non-idempotent create (`attempt`, a client without SDK retries).
@@ -140,18 +159,20 @@ where
         attempts += 1;
         match attempt().await {
             Ok(t) => return Ok(t),
-            Err(f)
-                if attempts < settings.max_attempts.max(1)
-                    && matches!(
-                        f.class,
-                        Class::Throttled | Class::Transient | Class::Ambiguous
-                    ) =>
-            {
-                backoff.sleep().await;
-            }
+            Err(f) if read_again(settings, attempts, &f) => backoff.sleep().await,
             Err(f) => return Err(f.read_side()),
         }
     }
+}
+
+/// Whether a read that failed with `f` at try number `attempts` deserves
+/// another try (throttled, transient or ambiguous, tries left).
+pub(crate) fn read_again(settings: &Settings, attempts: u32, f: &ApiFailure) -> bool {
+    attempts < settings.max_attempts.max(1)
+        && matches!(
+            f.class,
+            Class::Throttled | Class::Transient | Class::Ambiguous
+        )
 }
 
 #[cfg(test)]

@@ -8,14 +8,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use apprun_engine::attributes::{RoleAttributes, RoleKind};
 use apprun_engine::provider::{Applied, Observed, ProviderError, ResourceRequest};
 use apprun_schema::Address;
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::{Map, Value, json};
 
-use crate::attrs::{arn_tail, list_at, map_at, str_at, top_level};
+use crate::attrs::{applied_by_arn, arn_tail, invalid, top_level};
 use crate::config::Ctx;
 use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
+use crate::pages::{Pages, paginator};
 use crate::retry::{self, Backoff, Created};
 use crate::tags;
 
@@ -51,32 +53,22 @@ pub(crate) fn normalize_policy(text: &str) -> String {
     }
 }
 
-fn iam_tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
-    map.iter()
-        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-        .collect()
-}
-
+/// The `kind` of a role: from its trust policy's principal, else as recorded.
 fn kind_of(trust: &str, recorded: &Value) -> Value {
-    if trust.contains("build.apprunner.amazonaws.com") {
-        json!("access")
-    } else if trust.contains("tasks.apprunner.amazonaws.com") {
-        json!("instance")
-    } else {
-        recorded.get("kind").cloned().unwrap_or(Value::Null)
-    }
+    let kind = [RoleKind::Access, RoleKind::Instance]
+        .into_iter()
+        .find(|k| trust.contains(k.principal()))
+        .or_else(|| RoleAttributes::from_value(recorded).ok()?.kind);
+    kind.and_then(|k| serde_json::to_value(k).ok())
+        .unwrap_or(Value::Null)
 }
 
+/// The physical id and outputs of a role.
 fn applied(role: &Role) -> Applied {
-    let mut outputs = BTreeMap::new();
-    outputs.insert("arn".to_owned(), json!(role.arn));
-    outputs.insert("name".to_owned(), json!(role.role_name));
-    Applied {
-        physical_id: role.arn.clone(),
-        outputs,
-    }
+    applied_by_arn(&role.arn, [("name", json!(role.role_name))])
 }
 
+/// The role `name`; `None` when it is gone.
 async fn get_role(ctx: &Ctx, name: &str) -> Result<Option<Role>, ApiFailure> {
     Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
@@ -92,80 +84,49 @@ async fn get_role(ctx: &Ctx, name: &str) -> Result<Option<Role>, ApiFailure> {
     .and_then(|out| out.role))
 }
 
-/// Every item of an IAM listing that pages with `Marker` / `IsTruncated`:
-/// `page(marker)` asks for one page (retried like any read) and returns its
-/// items and, when the answer was truncated, the next marker.
-async fn all_pages<T, F, Fut>(ctx: &Ctx, mut page: F) -> Result<Vec<T>, ApiFailure>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ApiFailure>>,
-{
-    let mut items = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let (mut got, next) = retry::read(&ctx.settings, || page(marker.clone())).await?;
-        items.append(&mut got);
-        match next {
-            Some(m) => marker = Some(m),
-            None => return Ok(items),
-        }
-    }
-}
-
-/// The marker of the next page, if the answer was truncated.
-fn next_marker(marker: Option<String>, truncated: bool) -> Option<String> {
-    marker.filter(|_| truncated)
-}
-
+/// The tags of role `name`.
 async fn role_tags(ctx: &Ctx, name: &str) -> Result<Vec<Tag>, ApiFailure> {
-    all_pages(ctx, |marker| async move {
-        let out = ctx
-            .clients
-            .iam
-            .list_role_tags()
-            .role_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .classify("ListRoleTags")?;
-        Ok((out.tags, next_marker(out.marker, out.is_truncated)))
+    Pages::new(&ctx.settings, "ListRoleTags", |marker| {
+        paginator!(
+            ctx.clients
+                .iam
+                .list_role_tags()
+                .role_name(name)
+                .set_marker(marker)
+        )
     })
+    .all(|page| page.tags)
     .await
 }
 
+/// The ARNs of the managed policies attached to role `name`.
 async fn attached(ctx: &Ctx, name: &str) -> Result<BTreeSet<String>, ApiFailure> {
-    let policies = all_pages(ctx, |marker| async move {
-        let out = ctx
-            .clients
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .classify("ListAttachedRolePolicies")?;
-        Ok((
-            out.attached_policies.unwrap_or_default(),
-            next_marker(out.marker, out.is_truncated),
-        ))
+    let policies = Pages::new(&ctx.settings, "ListAttachedRolePolicies", |marker| {
+        paginator!(
+            ctx.clients
+                .iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker)
+        )
     })
+    .all(|page| page.attached_policies.unwrap_or_default())
     .await?;
     Ok(policies.into_iter().filter_map(|p| p.policy_arn).collect())
 }
 
+/// The inline policies of role `name`, normalized, by name.
 async fn inline(ctx: &Ctx, name: &str) -> Result<BTreeMap<String, String>, ApiFailure> {
-    let names = all_pages(ctx, |marker| async move {
-        let out = ctx
-            .clients
-            .iam
-            .list_role_policies()
-            .role_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .classify("ListRolePolicies")?;
-        Ok((out.policy_names, next_marker(out.marker, out.is_truncated)))
+    let names = Pages::new(&ctx.settings, "ListRolePolicies", |marker| {
+        paginator!(
+            ctx.clients
+                .iam
+                .list_role_policies()
+                .role_name(name)
+                .set_marker(marker)
+        )
     })
+    .all(|page| page.policy_names)
     .await?;
     let mut out = BTreeMap::new();
     for policy in names {
@@ -245,10 +206,7 @@ pub(crate) async fn read(
     if let Some(d) = role.description.as_deref().filter(|d| !d.is_empty()) {
         map.insert("description".into(), json!(d));
     }
-    map.insert(
-        "tags".into(),
-        tags::observed(live_tags.iter().map(|t| (t.key(), t.value()))),
-    );
+    map.insert("tags".into(), tags::observed(&live_tags));
     let a = applied(&role);
     Ok(Some(Observed {
         attributes: Value::Object(map),
@@ -264,22 +222,14 @@ pub(crate) async fn find_owned(
     address: &Address,
     name: &str,
 ) -> Result<Option<Applied>, ProviderError> {
-    let what = address.to_string();
-    let Some(role) = get_role(ctx, name)
-        .await
-        .map_err(|f| f.into_provider(&what))?
-    else {
-        return Ok(None);
-    };
-    let live = match role_tags(ctx, name).await {
-        Ok(t) => t,
-        Err(f) if f.class == Class::NotFound => return Ok(None),
-        Err(f) => return Err(f.into_provider(&what)),
-    };
-    Ok(
-        tags::owned_by(live.iter().map(|t| (t.key(), t.value())), stack, address)
-            .then(|| applied(&role)),
-    )
+    crate::error::about(address, async {
+        let Some(role) = get_role(ctx, name).await? else {
+            return Ok(None);
+        };
+        let live = role_tags(ctx, name).await;
+        Ok(tags::owned_by_answer(live, stack, address)?.then(|| applied(&role)))
+    })
+    .await
 }
 
 /// Creates the role, attaches its policies.
@@ -287,11 +237,11 @@ pub(crate) async fn create(
     ctx: &Ctx,
     request: &ResourceRequest<'_>,
 ) -> Result<Applied, ProviderError> {
-    let attrs = request.attributes;
     let name = request.name;
     let what = request.address.to_string();
-    let trust = str_at(attrs, "trust_policy").unwrap_or("{}");
-    let owned = &tags::with_ownership(attrs, request.stack, request.address);
+    let attrs = &RoleAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
+    let trust = attrs.trust_policy.as_str();
+    let owned = &tags::with_ownership(request.attributes, request.stack, request.address);
     let created = retry::create(
         &ctx.settings,
         &what,
@@ -301,8 +251,8 @@ pub(crate) async fn create(
                 .create_role()
                 .role_name(name)
                 .assume_role_policy_document(trust)
-                .set_description(str_at(attrs, "description").map(str::to_owned))
-                .set_tags(Some(iam_tags(owned)))
+                .set_description(attrs.description.clone())
+                .set_tags(Some(tags::sdk_tags(owned)))
                 .send()
                 .await
                 .classify("CreateRole")
@@ -314,13 +264,13 @@ pub(crate) async fn create(
         Created::New(out) => out.role.map(|r| r.arn),
         Created::Found(found) => Some(found.physical_id),
     };
-    for policy in list_at(attrs, "managed_policies") {
-        attach(ctx, name, &policy)
+    for policy in &attrs.managed_policies {
+        attach(ctx, name, policy)
             .await
             .map_err(|f| f.into_provider(&what))?;
     }
-    for (policy, document) in map_at(attrs, "inline_policies") {
-        put_inline(ctx, name, &policy, &document)
+    for (policy, document) in &attrs.inline_policies {
+        put_inline(ctx, name, policy, document)
             .await
             .map_err(|f| f.into_provider(&what))?;
     }
@@ -329,15 +279,7 @@ pub(crate) async fn create(
     // uses the role first retries the propagation delay.
     if let Some(arn) = role_arn {
         ctx.fresh.created(&arn);
-        return Ok(Applied {
-            outputs: [
-                ("arn".to_owned(), json!(arn)),
-                ("name".to_owned(), json!(name)),
-            ]
-            .into_iter()
-            .collect(),
-            physical_id: arn,
-        });
+        return Ok(applied_by_arn(&arn, [("name", json!(name))]));
     }
     // CreateRole answered without the role: read it back, allowing for a
     // role just created not being visible yet.
@@ -355,6 +297,7 @@ pub(crate) async fn create(
     }
 }
 
+/// Attaches managed policy `policy`, allowing for a role just created.
 async fn attach(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
     propagated(ctx, || async move {
         ctx.clients
@@ -370,6 +313,7 @@ async fn attach(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
     .map(|_| ())
 }
 
+/// Puts inline policy `policy`, allowing for a role just created.
 async fn put_inline(ctx: &Ctx, name: &str, policy: &str, document: &str) -> Result<(), ApiFailure> {
     propagated(ctx, || async move {
         ctx.clients
@@ -386,6 +330,63 @@ async fn put_inline(ctx: &Ctx, name: &str, policy: &str, document: &str) -> Resu
     .map(|_| ())
 }
 
+/// Detaches managed policy `policy` from role `name`.
+async fn detach(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
+    ctx.clients
+        .iam
+        .detach_role_policy()
+        .role_name(name)
+        .policy_arn(policy)
+        .send()
+        .await
+        .classify("DetachRolePolicy")
+        .map(|_| ())
+}
+
+/// Deletes inline policy `policy` of role `name`.
+async fn delete_inline(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
+    ctx.clients
+        .iam
+        .delete_role_policy()
+        .role_name(name)
+        .policy_name(policy)
+        .send()
+        .await
+        .classify("DeleteRolePolicy")
+        .map(|_| ())
+}
+
+/// Makes the user tags of role `name` those of `attrs`.
+async fn sync_tags(ctx: &Ctx, name: &str, attrs: &Value) -> Result<(), ApiFailure> {
+    let live = role_tags(ctx, name).await?;
+    let client = &ctx.clients.iam;
+    tags::sync(
+        &live,
+        attrs,
+        |set| async move {
+            client
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(tags::sdk_tags(&set)))
+                .send()
+                .await
+                .classify("TagRole")
+                .map(|_| ())
+        },
+        |keys| async move {
+            client
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(keys))
+                .send()
+                .await
+                .classify("UntagRole")
+                .map(|_| ())
+        },
+    )
+    .await
+}
+
 /// Changes what `changed` names, in place.
 pub(crate) async fn update(
     ctx: &Ctx,
@@ -393,9 +394,9 @@ pub(crate) async fn update(
     request: &ResourceRequest<'_>,
     changed: &[String],
 ) -> Result<Applied, ProviderError> {
-    let attrs = request.attributes;
     let name = arn_tail(arn);
     let what = request.address.to_string();
+    let attrs = &RoleAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
     let err = |f: ApiFailure| f.into_provider(&what);
     let Some(role) = get_role(ctx, name).await.map_err(err)? else {
         return Err(ProviderError::NotFound { what });
@@ -406,7 +407,7 @@ pub(crate) async fn update(
             .iam
             .update_assume_role_policy()
             .role_name(name)
-            .policy_document(str_at(attrs, "trust_policy").unwrap_or("{}"))
+            .policy_document(attrs.trust_policy.as_str())
             .send()
             .await
             .classify("UpdateAssumeRolePolicy")
@@ -417,7 +418,7 @@ pub(crate) async fn update(
             .iam
             .update_role()
             .role_name(name)
-            .description(str_at(attrs, "description").unwrap_or(""))
+            .description(attrs.description.as_deref().unwrap_or_default())
             .send()
             .await
             .classify("UpdateRole")
@@ -425,71 +426,30 @@ pub(crate) async fn update(
     }
     if fields.contains("managed_policies") || fields.contains("kind") {
         let live = attached(ctx, name).await.map_err(err)?;
-        let want: BTreeSet<String> = list_at(attrs, "managed_policies").into_iter().collect();
+        let want: &BTreeSet<String> = &attrs.managed_policies;
         for p in want.difference(&live) {
             attach(ctx, name, p).await.map_err(err)?;
         }
-        for p in live.difference(&want) {
-            ctx.clients
-                .iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(p)
-                .send()
-                .await
-                .classify("DetachRolePolicy")
-                .map_err(err)?;
+        for p in live.difference(want) {
+            detach(ctx, name, p).await.map_err(err)?;
         }
     }
     if fields.contains("inline_policies") {
         let live = inline(ctx, name).await.map_err(err)?;
-        let want = map_at(attrs, "inline_policies");
-        for (p, doc) in &want {
+        let want = &attrs.inline_policies;
+        for (p, doc) in want {
             if live.get(p).map(String::as_str) != Some(normalize_policy(doc).as_str()) {
                 put_inline(ctx, name, p, doc).await.map_err(err)?;
             }
         }
         for p in live.keys().filter(|p| !want.contains_key(*p)) {
-            ctx.clients
-                .iam
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(p)
-                .send()
-                .await
-                .classify("DeleteRolePolicy")
-                .map_err(err)?;
+            delete_inline(ctx, name, p).await.map_err(err)?;
         }
     }
     if fields.contains("tags") {
-        let live = role_tags(ctx, name).await.map_err(err)?;
-        let before = live
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect();
-        let (set, remove) = tags::tag_changes(&before, &tags::user_tags(attrs));
-        if !set.is_empty() {
-            ctx.clients
-                .iam
-                .tag_role()
-                .role_name(name)
-                .set_tags(Some(iam_tags(&set)))
-                .send()
-                .await
-                .classify("TagRole")
-                .map_err(err)?;
-        }
-        if !remove.is_empty() {
-            ctx.clients
-                .iam
-                .untag_role()
-                .role_name(name)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .classify("UntagRole")
-                .map_err(err)?;
-        }
+        sync_tags(ctx, name, request.attributes)
+            .await
+            .map_err(err)?;
     }
     Ok(applied(&role))
 }
@@ -501,24 +461,10 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
     let what = format!("role {name}");
     let result: Result<(), ApiFailure> = async {
         for p in attached(ctx, name).await? {
-            ctx.clients
-                .iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(&p)
-                .send()
-                .await
-                .classify("DetachRolePolicy")?;
+            detach(ctx, name, &p).await?;
         }
         for p in inline(ctx, name).await?.keys() {
-            ctx.clients
-                .iam
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(p)
-                .send()
-                .await
-                .classify("DeleteRolePolicy")?;
+            delete_inline(ctx, name, p).await?;
         }
         let profiles = ctx
             .clients
@@ -548,11 +494,10 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Ok(()),
-        Err(f) if f.class == Class::NotFound => Ok(()),
-        Err(f) => Err(f.into_provider(&what)),
-    }
+    result
+        .found()
+        .map(|_| ())
+        .map_err(|f| f.into_provider(&what))
 }
 
 #[cfg(test)]

@@ -18,12 +18,11 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use apprun_state::format::decode;
 use apprun_state::{
-    Generation, LockError, LockGuard, LockInfo, LockRelease, LockRequest, LockStatus, Locker,
-    Snapshot, StaleLock, StateError, Storage,
+    Generation, LockAttempt, LockError, LockGuard, LockInfo, LockRelease, LockRequest, LockStatus,
+    Locker, Snapshot, StaleLock, StateError, Storage, wait_for_lock,
 };
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
@@ -497,28 +496,26 @@ impl Locker for S3Store {
             detail: format!("cannot encode the lock record: {e}"),
             source: None,
         })?;
-        let start = Instant::now();
-        let mut backoff = Duration::from_millis(25);
         let mut stale = None;
-        loop {
+        wait_for_lock(request, &self.location(), || {
             match self.put(self.lock_key(), body.clone(), Condition::Absent) {
                 Ok(etag) => {
-                    return Ok(LockGuard::new(
+                    return Ok(LockAttempt::Acquired(LockGuard::new(
                         info.clone(),
-                        stale,
+                        stale.take(),
                         Box::new(S3Release {
                             store: self.clone(),
                             id: info.id.to_string(),
                             etag,
                         }),
-                    ));
+                    )));
                 }
                 Err(PutError::Other(d, s)) => return Err(self.lock_err((d, s))),
                 Err(PutError::Condition) => {}
             }
-            let holder = match self.read_lock()? {
+            Ok(match self.read_lock()? {
                 // Released in between: try again at once.
-                None => continue,
+                None => LockAttempt::Retry,
                 Some(Ok(h)) if h.holder_running() == Some(false) => {
                     tracing::warn!(
                         "stale lock record from pid {} on {} (not running); taking over the lock on {}",
@@ -531,29 +528,12 @@ impl Locker for S3Store {
                         record: Some(h),
                         holder_running: Some(false),
                     });
-                    continue;
+                    LockAttempt::Retry
                 }
-                Some(Ok(h)) => Some(Box::new(h)),
-                Some(Err(_)) => None,
-            };
-            let Some(timeout) = request.timeout else {
-                return Err(LockError::Locked {
-                    location: self.location(),
-                    holder,
-                });
-            };
-            let waited = start.elapsed();
-            if waited >= timeout {
-                return Err(LockError::Timeout {
-                    location: self.location(),
-                    waited,
-                    holder,
-                });
-            }
-            let jitter = Duration::from_millis(u64::from(waited.subsec_nanos() % 20));
-            std::thread::sleep((backoff + jitter).min(timeout - waited));
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        }
+                Some(Ok(h)) => LockAttempt::Held(Some(Box::new(h))),
+                Some(Err(_)) => LockAttempt::Held(None),
+            })
+        })
     }
 
     fn force_unlock(&self, id: &str) -> Result<(), LockError> {

@@ -3,40 +3,37 @@
 //! and security groups are checked through EC2, so a typo is a clear
 //! `Invalid` naming the missing ids instead of an App Runner failure later.
 
-use std::collections::BTreeMap;
-
+use apprun_engine::attributes::VpcConnectorAttributes;
 use apprun_engine::provider::{Applied, Observed, ProviderError, ResourceRequest};
 use apprun_schema::{Address, Kind};
 use aws_sdk_apprunner::types::{VpcConnector, VpcConnectorStatus};
 use serde_json::json;
 
-use crate::attrs::{arn_name, list_at, top_level};
+use crate::attrs::{applied_by_arn, arn_name, invalid};
 use crate::config::Ctx;
 use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
 use crate::network_checks::Question;
-use crate::retry::{self, Created};
-use crate::services::{aws_tags, list_tags, sync_tags, tags_observed, tags_owned};
+use crate::pages::{Pages, paginator};
+use crate::retry;
 use crate::tags;
 
+/// The physical id and outputs of a connector.
 fn applied(c: &VpcConnector) -> Applied {
-    let arn = c.vpc_connector_arn().unwrap_or_default().to_owned();
-    let mut outputs = BTreeMap::new();
-    outputs.insert("arn".to_owned(), json!(arn));
-    outputs.insert(
-        "name".to_owned(),
-        json!(c.vpc_connector_name().unwrap_or_default()),
-    );
-    outputs.insert("revision".to_owned(), json!(c.vpc_connector_revision()));
-    Applied {
-        physical_id: arn,
-        outputs,
-    }
+    applied_by_arn(
+        c.vpc_connector_arn().unwrap_or_default(),
+        [
+            ("name", json!(c.vpc_connector_name().unwrap_or_default())),
+            ("revision", json!(c.vpc_connector_revision())),
+        ],
+    )
 }
 
+/// Whether a connector is not `INACTIVE` (deleted).
 fn active(c: &VpcConnector) -> bool {
     c.status() != Some(&VpcConnectorStatus::Inactive)
 }
 
+/// The connector `arn`; `None` when it is gone or inactive.
 async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<VpcConnector>, ApiFailure> {
     Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
@@ -65,6 +62,7 @@ async fn missing(ctx: &Ctx, ids: &[String], subnets: bool) -> Result<Vec<String>
         .await
 }
 
+/// The ids among `ids` that EC2 does not know, asked now.
 async fn ask_missing(ctx: &Ctx, ids: &[String], subnets: bool) -> Result<Vec<String>, ApiFailure> {
     // One call for all; only when it fails with not-found, one per id to
     // name the missing ones.
@@ -89,6 +87,7 @@ async fn ask_missing(ctx: &Ctx, ids: &[String], subnets: bool) -> Result<Vec<Str
     Ok(out)
 }
 
+/// How many of `ids` EC2 knows (subnets, else security groups).
 async fn describe_ids(ctx: &Ctx, ids: &[String], subnets: bool) -> Result<usize, ApiFailure> {
     if subnets {
         retry::read(&ctx.settings, || async move {
@@ -120,16 +119,12 @@ async fn describe_ids(ctx: &Ctx, ids: &[String], subnets: bool) -> Result<usize,
 /// Reads a connector by ARN; `None` when it is gone or inactive.
 pub(crate) async fn read(ctx: &Ctx, arn: &str) -> Result<Option<Observed>, ProviderError> {
     let what = format!("VPC connector {arn}");
-    let Some(c) = describe(ctx, arn)
+    let read = describe(ctx, arn).await;
+    let Some((c, live_tags)) = tags::with_apprunner_tags(ctx, arn, read)
         .await
         .map_err(|f| f.into_provider(&what))?
     else {
         return Ok(None);
-    };
-    let live_tags = match list_tags(ctx, arn).await {
-        Ok(t) => t,
-        Err(f) if f.class == Class::NotFound => return Ok(None),
-        Err(f) => return Err(f.into_provider(&what)),
     };
     let mut subnets = c.subnets().to_vec();
     subnets.sort();
@@ -139,7 +134,7 @@ pub(crate) async fn read(ctx: &Ctx, arn: &str) -> Result<Option<Observed>, Provi
         "name": c.vpc_connector_name().unwrap_or_default(),
         "subnets": subnets,
         "security_groups": groups,
-        "tags": tags_observed(&live_tags),
+        "tags": tags::observed(&live_tags),
     });
     Ok(Some(Observed {
         attributes,
@@ -155,41 +150,32 @@ pub(crate) async fn find_owned(
     address: &Address,
     name: &str,
 ) -> Result<Option<Applied>, ProviderError> {
-    let what = address.to_string();
-    let mut token: Option<String> = None;
-    loop {
-        let token_now = &token;
-        let page = retry::read(&ctx.settings, || async move {
-            ctx.clients
-                .apprunner
-                .list_vpc_connectors()
-                .max_results(100)
-                .set_next_token(token_now.clone())
-                .send()
-                .await
-                .classify("ListVpcConnectors")
-        })
-        .await
-        .map_err(|f| f.into_provider(&what))?;
-        for c in page.vpc_connectors() {
-            if c.vpc_connector_name() != Some(name) || !active(c) {
-                continue;
-            }
-            let Some(arn) = c.vpc_connector_arn() else {
-                continue;
-            };
-            match list_tags(ctx, arn).await {
-                Ok(t) if tags_owned(&t, stack, address) => return Ok(Some(applied(c))),
-                Ok(_) => {}
-                Err(f) if f.class == Class::NotFound => {}
-                Err(f) => return Err(f.into_provider(&what)),
+    crate::error::about(address, async {
+        let mut pages = Pages::new(&ctx.settings, "ListVpcConnectors", |token| {
+            paginator!(
+                ctx.clients
+                    .apprunner
+                    .list_vpc_connectors()
+                    .max_results(100)
+                    .set_next_token(token)
+            )
+        });
+        // A listed connector is all the answer needs.
+        let adopt = |_, listed| std::future::ready(Ok(Some(listed)));
+        while let Some(page) = pages.next().await? {
+            let named = page
+                .vpc_connectors()
+                .iter()
+                .filter(|c| c.vpc_connector_name() == Some(name) && active(c))
+                .filter_map(|c| Some((c.vpc_connector_arn()?.to_owned(), applied(c))))
+                .collect::<Vec<_>>();
+            if let Some(found) = tags::first_owned(ctx, named, (stack, address), adopt).await? {
+                return Ok(Some(found));
             }
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(None),
-        }
-    }
+        Ok(None)
+    })
+    .await
 }
 
 /// Checks the subnets and security groups, then creates the connector.
@@ -197,10 +183,12 @@ pub(crate) async fn create(
     ctx: &Ctx,
     request: &ResourceRequest<'_>,
 ) -> Result<Applied, ProviderError> {
-    let attrs = request.attributes;
     let what = request.address.to_string();
-    let subnets = &list_at(attrs, "subnets");
-    let groups = &list_at(attrs, "security_groups");
+    let attrs =
+        VpcConnectorAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
+    // Sorted and distinct, as the document keeps them.
+    let subnets = &attrs.subnets.into_iter().collect::<Vec<_>>();
+    let groups = &attrs.security_groups.into_iter().collect::<Vec<_>>();
     let (missing_subnets, missing_groups) =
         tokio::join!(missing(ctx, subnets, true), missing(ctx, groups, false));
     let missing_subnets = missing_subnets.map_err(|f| f.into_provider(&what))?;
@@ -224,7 +212,7 @@ pub(crate) async fn create(
             message: format!("{what}: {}", parts.join("; ")),
         });
     }
-    let owned = &tags::with_ownership(attrs, request.stack, request.address);
+    let owned = &tags::with_ownership(request.attributes, request.stack, request.address);
     let created = retry::create(
         &ctx.settings,
         &what,
@@ -235,7 +223,7 @@ pub(crate) async fn create(
                 .vpc_connector_name(request.name)
                 .set_subnets(Some(subnets.clone()))
                 .set_security_groups(Some(groups.clone()))
-                .set_tags(Some(aws_tags(owned)))
+                .set_tags(Some(tags::sdk_tags(owned)))
                 .send()
                 .await
                 .classify("CreateVpcConnector")
@@ -243,16 +231,8 @@ pub(crate) async fn create(
         || find_owned(ctx, request.stack, request.address, request.name),
     )
     .await?;
-    match created {
-        Created::New(out) => {
-            match out.vpc_connector {
-                Some(c) => Ok(applied(&c)),
-                None => Err(crate::error::missing("CreateVpcConnector", "VpcConnector")
-                    .into_provider(&what)),
-            }
-        }
-        Created::Found(found) => Ok(found),
-    }
+    let member = ("CreateVpcConnector", "VpcConnector");
+    created.applied(&what, member, |out| out.vpc_connector.as_ref().map(applied))
 }
 
 /// Only tags change in place; anything else is a replacement.
@@ -262,24 +242,12 @@ pub(crate) async fn update(
     request: &ResourceRequest<'_>,
     changed: &[String],
 ) -> Result<Applied, ProviderError> {
-    let what = request.address.to_string();
-    let Some(c) = describe(ctx, arn)
-        .await
-        .map_err(|f| f.into_provider(&what))?
-    else {
-        return Err(ProviderError::NotFound { what });
+    let immutable = tags::Immutable {
+        operation: "UpdateVpcConnector",
+        why: "VPC connectors are immutable",
     };
-    if let Some(field) = top_level(changed).into_iter().find(|f| *f != "tags") {
-        return Err(ProviderError::Invalid {
-            operation: "UpdateVpcConnector".to_owned(),
-            message: format!(
-                "{what}: `{field}` cannot change in place (VPC connectors are immutable)"
-            ),
-        });
-    }
-    sync_tags(ctx, arn, request.attributes)
-        .await
-        .map_err(|f| f.into_provider(&what))?;
+    let described = (arn, describe(ctx, arn).await);
+    let c = tags::update_only_tags(ctx, described, request, changed, immutable).await?;
     Ok(applied(&c))
 }
 
@@ -293,17 +261,14 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
     {
         return Ok(());
     }
-    match ctx
-        .clients
+    ctx.clients
         .apprunner
         .delete_vpc_connector()
         .vpc_connector_arn(arn)
         .send()
         .await
         .classify("DeleteVpcConnector")
-    {
-        Ok(_) => Ok(()),
-        Err(f) if f.class == Class::NotFound => Ok(()),
-        Err(f) => Err(f.into_provider(&what)),
-    }
+        .found()
+        .map(|_| ())
+        .map_err(|f| f.into_provider(&what))
 }

@@ -15,6 +15,7 @@ use aws_sdk_apprunner::types::{OperationStatus, OperationSummary, Service, Servi
 
 use crate::config::{Clients, Settings};
 use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::pages::{Pages, paginator};
 use crate::retry::{self, Backoff};
 
 /// Who is waiting, for progress lines and messages.
@@ -98,21 +99,17 @@ async fn find_operation(
     service_arn: &str,
     id: Option<&str>,
 ) -> Result<Option<OperationSummary>, ApiFailure> {
-    let mut token: Option<String> = None;
-    loop {
-        let token_now = &token;
-        let page = retry::read(settings, || async move {
+    let mut pages = Pages::new(settings, "ListOperations", |token| {
+        paginator!(
             clients
                 .apprunner
                 .list_operations()
                 .service_arn(service_arn)
                 .max_results(20)
-                .set_next_token(token_now.clone())
-                .send()
-                .await
-                .classify("ListOperations")
-        })
-        .await?;
+                .set_next_token(token)
+        )
+    });
+    while let Some(page) = pages.next().await? {
         let ops = page.operation_summary_list();
         match id {
             // The newest operation.
@@ -123,11 +120,8 @@ async fn find_operation(
                 }
             }
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(None),
-        }
     }
+    Ok(None)
 }
 
 /// The newest operation of a service (to adopt a create found by a

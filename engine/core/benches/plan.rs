@@ -144,7 +144,7 @@ fn main() {
         let run_plan = |stack: &Stack, state: Option<&Snapshot>| {
             plan(PlanInput {
                 stack,
-                target: "aws",
+                target: apprun_engine::Target::Aws,
                 state,
                 observed: None,
                 options: &options,

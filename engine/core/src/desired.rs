@@ -6,15 +6,24 @@
 //! API's numbers (`1 vCPU` is `1024`), lists whose order carries no meaning
 //! are sorted, stack tags are merged into each resource's tags. References
 //! (`${roles.app.arn}`) stay as text until apply resolves them.
+//!
+//! Each document is built as its kind's typed document
+//! ([`crate::attributes`], where the defaults live) and serialized.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use apprun_schema::model::{
-    AutoScaling, Effect, HealthProtocol, Ingress, IpAddressType, Policy, Repository, Role,
-    RoleKind, Service, StringMap, TagMutability, VpcConnector,
+    AutoScaling, CodeSource, Effect, HealthCheck, HealthProtocol, Ingress, IpAddressType, Policy,
+    Repository, Role, RoleKind, Service, StringMap, TagMutability, VpcConnector,
 };
 use apprun_schema::{Address, Kind, Stack};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+use crate::attributes::{
+    self, AutoScalingAttributes, BuildAttributes, CodeAttributes, ConfigurationSource,
+    HealthCheckAttributes, LifecycleAttributes, RepositoryAttributes, RoleAttributes, Sensitive,
+    ServiceAttributes, SourceType, Tags, VpcConnectorAttributes,
+};
 
 /// The AWS managed policy every access role gets (ECR pull).
 pub const ECR_ACCESS_POLICY: &str =
@@ -104,103 +113,91 @@ fn sorted_texts(values: &[apprun_schema::Spanned<String>]) -> BTreeSet<&str> {
 
 fn attributes(stack: &Stack, address: &Address, name: &str) -> Value {
     let tags = |own: &StringMap| merged_tags(&stack.tags, own);
-    let mut value = match address.kind {
+    let name = name.to_string();
+    let document = match address.kind {
         Kind::Repository => stack
             .repositories
             .get(&address.name)
-            .map(|r| repository(r, tags(&r.tags))),
+            .map(|r| repository(r, tags(&r.tags), name.clone()).to_value()),
         Kind::Role => stack
             .roles
             .get(&address.name)
-            .map(|r| role(r, tags(&r.tags))),
+            .map(|r| role(r, tags(&r.tags), name.clone()).to_value()),
         Kind::VpcConnector => stack
             .vpc_connectors
             .get(&address.name)
-            .map(|r| vpc_connector(r, tags(&r.tags))),
+            .map(|r| vpc_connector(r, tags(&r.tags), name.clone()).to_value()),
         Kind::AutoScaling => stack
             .autoscaling
             .get(&address.name)
-            .map(|r| autoscaling(r, tags(&r.tags))),
+            .map(|r| autoscaling(r, tags(&r.tags), name.clone()).to_value()),
         Kind::Service => stack
             .services
             .get(&address.name)
-            .map(|r| service(r, tags(&r.tags))),
-    }
-    .unwrap_or_else(|| Value::Object(Map::new()));
-    if let Value::Object(map) = &mut value {
-        map.insert("name".to_string(), Value::String(name.to_string()));
-    }
-    value
+            .map(|r| service(r, tags(&r.tags), name.clone()).to_value()),
+    };
+    document.unwrap_or_else(|| json!({ "name": name }))
 }
 
-fn merged_tags(stack: &StringMap, own: &StringMap) -> Value {
-    let mut tags: BTreeMap<&str, &str> = stack
+fn merged_tags(stack: &StringMap, own: &StringMap) -> Tags {
+    let mut tags: Tags = stack
         .iter()
-        .map(|(k, v)| (k.as_str(), v.value.value.as_str()))
+        .map(|(k, v)| (k.clone(), v.value.value.clone()))
         .collect();
-    tags.extend(
-        own.iter()
-            .map(|(k, v)| (k.as_str(), v.value.value.as_str())),
-    );
-    json!(tags)
+    tags.extend(own.iter().map(|(k, v)| (k.clone(), v.value.value.clone())));
+    tags
 }
 
-fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
-    if let Some(value) = value {
-        map.insert(key.to_string(), value);
-    }
+fn text(value: &Option<apprun_schema::Spanned<String>>) -> Option<String> {
+    value.as_ref().map(|v| v.value.clone())
 }
 
-fn repository(repo: &Repository, tags: Value) -> Value {
-    let mut map = Map::new();
-    map.insert(
-        "scan_on_push".into(),
-        json!(repo.scan_on_push.as_ref().is_some_and(|v| v.value)),
-    );
-    map.insert(
-        "image_tag_mutability".into(),
-        json!(match repo.image_tag_mutability.as_ref().map(|m| m.value) {
-            Some(TagMutability::Immutable) => "IMMUTABLE",
-            _ => "MUTABLE",
-        }),
-    );
-    if let Some(lifecycle) = &repo.lifecycle {
-        let mut l = Map::new();
-        insert_opt(
-            &mut l,
-            "keep_last",
-            lifecycle.keep_last.as_ref().map(|v| json!(v.value)),
-        );
-        insert_opt(
-            &mut l,
-            "expire_untagged_after_days",
-            lifecycle
+fn sensitive(value: &Option<apprun_schema::Spanned<String>>) -> Option<Sensitive> {
+    value.as_ref().map(|v| Sensitive::Clear(v.value.clone()))
+}
+
+fn repository(repo: &Repository, tags: Tags, name: String) -> RepositoryAttributes {
+    let defaults = RepositoryAttributes::default();
+    let lifecycle = repo
+        .lifecycle
+        .as_ref()
+        .map(|lifecycle| LifecycleAttributes {
+            keep_last: lifecycle.keep_last.as_ref().map(|v| v.value),
+            expire_untagged_after_days: lifecycle
                 .expire_untagged_after_days
                 .as_ref()
-                .map(|v| json!(v.value)),
-        );
-        if !l.is_empty() {
-            map.insert("lifecycle".into(), Value::Object(l));
-        }
+                .map(|v| v.value),
+        });
+    RepositoryAttributes {
+        scan_on_push: repo
+            .scan_on_push
+            .as_ref()
+            .map_or(defaults.scan_on_push, |v| v.value),
+        image_tag_mutability: match repo.image_tag_mutability.as_ref().map(|m| m.value) {
+            Some(TagMutability::Immutable) => attributes::TagMutability::Immutable,
+            Some(TagMutability::Mutable) => attributes::TagMutability::Mutable,
+            None => defaults.image_tag_mutability,
+        },
+        lifecycle: lifecycle.filter(|l| !l.is_empty()),
+        force_delete: repo
+            .force_delete
+            .as_ref()
+            .map_or(defaults.force_delete, |v| v.value),
+        tags,
+        name,
     }
-    map.insert(
-        "force_delete".into(),
-        json!(repo.force_delete.as_ref().is_some_and(|v| v.value)),
-    );
-    map.insert("tags".into(), tags);
-    Value::Object(map)
 }
 
-fn role(role: &Role, tags: Value) -> Value {
-    let (kind, principal) = match role.kind.value {
-        RoleKind::Access => ("access", "build.apprunner.amazonaws.com"),
-        RoleKind::Instance => ("instance", "tasks.apprunner.amazonaws.com"),
+fn role(role: &Role, tags: Tags, name: String) -> RoleAttributes {
+    let kind = match role.kind.value {
+        RoleKind::Access => attributes::RoleKind::Access,
+        RoleKind::Instance => attributes::RoleKind::Instance,
     };
     let mut managed: BTreeSet<String> = BTreeSet::new();
-    if role.kind.value == RoleKind::Access {
+    if kind == attributes::RoleKind::Access {
         managed.insert(ECR_ACCESS_POLICY.to_string());
     }
-    let mut inline = Map::new();
+    let mut inline = BTreeMap::new();
     for (index, policy) in role.policies.iter().enumerate() {
         match policy {
             Policy::Managed(arn) => {
@@ -230,234 +227,178 @@ fn role(role: &Role, tags: Value) -> Value {
                 let document = json!({ "Version": "2012-10-17", "Statement": statements });
                 inline.insert(
                     name,
-                    Value::String(serde_json::to_string_pretty(&document).unwrap_or_default()),
+                    serde_json::to_string_pretty(&document).unwrap_or_default(),
                 );
             }
         }
     }
     let trust = json!({
         "Version": "2012-10-17",
-        "Statement": [{ "Effect": "Allow", "Principal": { "Service": principal }, "Action": "sts:AssumeRole" }],
+        "Statement": [{ "Effect": "Allow", "Principal": { "Service": kind.principal() }, "Action": "sts:AssumeRole" }],
     });
-    let mut map = Map::new();
-    map.insert("kind".into(), json!(kind));
-    map.insert(
-        "trust_policy".into(),
-        Value::String(serde_json::to_string_pretty(&trust).unwrap_or_default()),
-    );
-    map.insert("managed_policies".into(), json!(managed));
-    map.insert("inline_policies".into(), Value::Object(inline));
-    insert_opt(
-        &mut map,
-        "description",
-        role.description.as_ref().map(|d| json!(d.value)),
-    );
-    map.insert("tags".into(), tags);
-    Value::Object(map)
+    RoleAttributes {
+        kind: Some(kind),
+        trust_policy: serde_json::to_string_pretty(&trust).unwrap_or_default(),
+        managed_policies: managed,
+        inline_policies: inline,
+        description: text(&role.description),
+        tags,
+        name,
+    }
 }
 
-fn sorted(values: &[apprun_schema::Spanned<String>]) -> Value {
-    let set: BTreeSet<&str> = values.iter().map(|v| v.value.as_str()).collect();
-    json!(set)
+fn sorted(values: &[apprun_schema::Spanned<String>]) -> BTreeSet<String> {
+    values.iter().map(|v| v.value.clone()).collect()
 }
 
-fn vpc_connector(connector: &VpcConnector, tags: Value) -> Value {
-    json!({
-        "subnets": sorted(&connector.subnets),
-        "security_groups": sorted(&connector.security_groups),
-        "tags": tags,
-    })
+fn vpc_connector(connector: &VpcConnector, tags: Tags, name: String) -> VpcConnectorAttributes {
+    VpcConnectorAttributes {
+        subnets: sorted(&connector.subnets),
+        security_groups: sorted(&connector.security_groups),
+        tags,
+        name,
+    }
 }
 
-fn autoscaling(config: &AutoScaling, tags: Value) -> Value {
-    json!({
-        "min_size": config.min_size.as_ref().map_or(1, |v| v.value),
-        "max_size": config.max_size.as_ref().map_or(25, |v| v.value),
-        "max_concurrency": config.max_concurrency.as_ref().map_or(100, |v| v.value),
-        "tags": tags,
-    })
+fn autoscaling(config: &AutoScaling, tags: Tags, name: String) -> AutoScalingAttributes {
+    let defaults = AutoScalingAttributes::default();
+    AutoScalingAttributes {
+        min_size: config
+            .min_size
+            .as_ref()
+            .map_or(defaults.min_size, |v| v.value),
+        max_size: config
+            .max_size
+            .as_ref()
+            .map_or(defaults.max_size, |v| v.value),
+        max_concurrency: config
+            .max_concurrency
+            .as_ref()
+            .map_or(defaults.max_concurrency, |v| v.value),
+        tags,
+        name,
+    }
 }
 
-fn service(service: &Service, tags: Value) -> Value {
-    let mut map = Map::new();
+fn code(code: &CodeSource) -> CodeAttributes {
+    let defaults = CodeAttributes::default();
+    let from_repository = code
+        .configuration_source
+        .as_ref()
+        .is_some_and(|s| s.value == apprun_schema::model::ConfigurationSource::Repository);
+    CodeAttributes {
+        repository: code.repository.value.clone(),
+        branch: text(&code.branch).unwrap_or(defaults.branch),
+        connection: code.connection.value.clone(),
+        source_directory: text(&code.source_directory).unwrap_or(defaults.source_directory),
+        configuration_source: if from_repository {
+            ConfigurationSource::Repository
+        } else {
+            ConfigurationSource::Api
+        },
+        // The runtime's keyword (`PYTHON_3`), as the model writes it.
+        runtime: code.runtime.as_ref().and_then(|r| {
+            serde_json::to_value(r.value)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        }),
+        build_command: sensitive(&code.build_command),
+        start_command: sensitive(&code.start_command),
+    }
+}
+
+fn health_check(check: Option<&HealthCheck>) -> HealthCheckAttributes {
+    let defaults = HealthCheckAttributes::default();
+    let protocol = match check.and_then(|c| c.protocol.as_ref()).map(|p| p.value) {
+        Some(HealthProtocol::HTTP) => attributes::HealthProtocol::Http,
+        Some(HealthProtocol::TCP) => attributes::HealthProtocol::Tcp,
+        None => defaults.protocol,
+    };
+    let number =
+        |v: Option<&apprun_schema::Spanned<i64>>, default: i64| v.map_or(default, |v| v.value);
+    HealthCheckAttributes {
+        protocol,
+        // The path means something for HTTP only.
+        path: (protocol == attributes::HealthProtocol::Http).then(|| {
+            check
+                .and_then(|c| text(&c.path))
+                .unwrap_or_else(|| attributes::DEFAULT_HEALTH_PATH.to_string())
+        }),
+        interval: number(check.and_then(|c| c.interval.as_ref()), defaults.interval),
+        timeout: number(check.and_then(|c| c.timeout.as_ref()), defaults.timeout),
+        healthy_threshold: number(
+            check.and_then(|c| c.healthy_threshold.as_ref()),
+            defaults.healthy_threshold,
+        ),
+        unhealthy_threshold: number(
+            check.and_then(|c| c.unhealthy_threshold.as_ref()),
+            defaults.unhealthy_threshold,
+        ),
+    }
+}
+
+fn service(service: &Service, tags: Tags, name: String) -> ServiceAttributes {
+    let defaults = ServiceAttributes::default();
     let public_image = service
         .image
         .as_ref()
         .is_some_and(|i| i.value.starts_with("public.ecr.aws/"));
-    if let Some(code) = &service.code {
-        map.insert("source_type".into(), json!("code"));
-        let mut c = Map::new();
-        c.insert("repository".into(), json!(code.repository.value));
-        c.insert(
-            "branch".into(),
-            json!(code.branch.as_ref().map_or("main", |b| b.value.as_str())),
-        );
-        c.insert("connection".into(), json!(code.connection.value));
-        c.insert(
-            "source_directory".into(),
-            json!(
-                code.source_directory
-                    .as_ref()
-                    .map_or("/", |d| d.value.as_str())
-            ),
-        );
-        let from_repository = code
-            .configuration_source
+    // A code service has no image or build, whatever else the stack says.
+    let (source_type, code, image, build) = match &service.code {
+        Some(c) => (SourceType::Code, Some(code(c)), None, None),
+        None => (
+            SourceType::Image,
+            None,
+            text(&service.image),
+            service.build.as_ref().map(|b| BuildAttributes {
+                context: b.context.value.clone(),
+                dockerfile: text(&b.dockerfile)
+                    .unwrap_or_else(|| BuildAttributes::default().dockerfile),
+            }),
+        ),
+    };
+    let strings = |map: &StringMap| -> BTreeMap<String, String> {
+        map.iter()
+            .map(|(k, v)| (k.clone(), v.value.value.clone()))
+            .collect()
+    };
+    ServiceAttributes {
+        source_type,
+        code,
+        image,
+        build,
+        port: service.port.as_ref().map_or(defaults.port, |p| p.value),
+        cpu: service.cpu.as_ref().map_or(defaults.cpu, |c| c.value),
+        memory: service.memory.as_ref().map_or(defaults.memory, |m| m.value),
+        start_command: sensitive(&service.start_command),
+        env: strings(&service.env)
+            .into_iter()
+            .map(|(k, v)| (k, Sensitive::Clear(v)))
+            .collect(),
+        secrets: strings(&service.secrets),
+        health_check: health_check(service.health_check.as_ref()),
+        auto_deploy: service
+            .auto_deploy
             .as_ref()
-            .is_some_and(|s| s.value == apprun_schema::model::ConfigurationSource::Repository);
-        c.insert(
-            "configuration_source".into(),
-            json!(if from_repository { "repository" } else { "api" }),
-        );
-        insert_opt(
-            &mut c,
-            "runtime",
-            code.runtime.as_ref().map(|r| json!(r.value)),
-        );
-        insert_opt(
-            &mut c,
-            "build_command",
-            code.build_command.as_ref().map(|v| json!(v.value)),
-        );
-        insert_opt(
-            &mut c,
-            "start_command",
-            code.start_command.as_ref().map(|v| json!(v.value)),
-        );
-        map.insert("code".into(), Value::Object(c));
-    } else {
-        map.insert("source_type".into(), json!("image"));
-        insert_opt(
-            &mut map,
-            "image",
-            service.image.as_ref().map(|i| json!(i.value)),
-        );
-        if let Some(build) = &service.build {
-            map.insert(
-                "build".into(),
-                json!({
-                    "context": build.context.value,
-                    "dockerfile": build.dockerfile.as_ref().map_or("Dockerfile", |d| d.value.as_str()),
-                }),
-            );
-        }
+            .map_or(!public_image, |v| v.value),
+        access_role: text(&service.access_role),
+        instance_role: text(&service.instance_role),
+        autoscaling: text(&service.autoscaling),
+        vpc_connector: text(&service.vpc_connector),
+        observability: text(&service.observability),
+        kms_key: text(&service.kms_key),
+        ingress: match service.ingress.as_ref().map(|i| i.value) {
+            Some(Ingress::Private) => attributes::Ingress::Private,
+            Some(Ingress::Public) => attributes::Ingress::Public,
+            None => defaults.ingress,
+        },
+        ip_address_type: match service.ip_address_type.as_ref().map(|i| i.value) {
+            Some(IpAddressType::DUAL_STACK) => attributes::IpAddressType::DualStack,
+            Some(IpAddressType::IPV4) => attributes::IpAddressType::Ipv4,
+            None => defaults.ip_address_type,
+        },
+        paused: service.paused.as_ref().map_or(defaults.paused, |p| p.value),
+        tags,
+        name,
     }
-    map.insert(
-        "port".into(),
-        json!(service.port.as_ref().map_or(8080, |p| p.value)),
-    );
-    map.insert(
-        "cpu".into(),
-        json!(
-            service
-                .cpu
-                .as_ref()
-                .map_or(apprun_schema::units::Cpu::DEFAULT, |c| c.value)
-                .0
-        ),
-    );
-    map.insert(
-        "memory".into(),
-        json!(
-            service
-                .memory
-                .as_ref()
-                .map_or(apprun_schema::units::Memory::DEFAULT, |m| m.value)
-                .0
-        ),
-    );
-    insert_opt(
-        &mut map,
-        "start_command",
-        service.start_command.as_ref().map(|v| json!(v.value)),
-    );
-    let env: BTreeMap<&str, &str> = service
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.value.value.as_str()))
-        .collect();
-    map.insert("env".into(), json!(env));
-    let secrets: BTreeMap<&str, &str> = service
-        .secrets
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.value.value.as_str()))
-        .collect();
-    map.insert("secrets".into(), json!(secrets));
-    let check = service.health_check.as_ref();
-    let protocol = check
-        .and_then(|c| c.protocol.as_ref())
-        .map_or(HealthProtocol::TCP, |p| p.value);
-    let number =
-        |v: Option<&apprun_schema::Spanned<i64>>, default: i64| v.map_or(default, |v| v.value);
-    let mut health = Map::new();
-    health.insert("protocol".into(), json!(protocol));
-    if protocol == HealthProtocol::HTTP {
-        health.insert(
-            "path".into(),
-            json!(
-                check
-                    .and_then(|c| c.path.as_ref())
-                    .map_or("/", |p| p.value.as_str())
-            ),
-        );
-    }
-    health.insert(
-        "interval".into(),
-        json!(number(check.and_then(|c| c.interval.as_ref()), 5)),
-    );
-    health.insert(
-        "timeout".into(),
-        json!(number(check.and_then(|c| c.timeout.as_ref()), 2)),
-    );
-    health.insert(
-        "healthy_threshold".into(),
-        json!(number(check.and_then(|c| c.healthy_threshold.as_ref()), 1)),
-    );
-    health.insert(
-        "unhealthy_threshold".into(),
-        json!(number(
-            check.and_then(|c| c.unhealthy_threshold.as_ref()),
-            5
-        )),
-    );
-    map.insert("health_check".into(), Value::Object(health));
-    map.insert(
-        "auto_deploy".into(),
-        json!(
-            service
-                .auto_deploy
-                .as_ref()
-                .map_or(!public_image, |v| v.value)
-        ),
-    );
-    for (key, value) in [
-        ("access_role", &service.access_role),
-        ("instance_role", &service.instance_role),
-        ("autoscaling", &service.autoscaling),
-        ("vpc_connector", &service.vpc_connector),
-        ("observability", &service.observability),
-        ("kms_key", &service.kms_key),
-    ] {
-        insert_opt(&mut map, key, value.as_ref().map(|v| json!(v.value)));
-    }
-    map.insert(
-        "ingress".into(),
-        json!(match service.ingress.as_ref().map(|i| i.value) {
-            Some(Ingress::Private) => "private",
-            _ => "public",
-        }),
-    );
-    map.insert(
-        "ip_address_type".into(),
-        json!(match service.ip_address_type.as_ref().map(|i| i.value) {
-            Some(IpAddressType::DUAL_STACK) => "DUAL_STACK",
-            _ => "IPV4",
-        }),
-    );
-    map.insert(
-        "paused".into(),
-        json!(service.paused.as_ref().is_some_and(|p| p.value)),
-    );
-    map.insert("tags".into(), tags);
-    Value::Object(map)
 }

@@ -2,8 +2,6 @@
 //! comparison of recorded attributes with what a provider read; the
 //! reading itself is the caller's.
 
-use std::fmt::Write as _;
-
 use apprun_schema::Kind;
 use apprun_state::Snapshot;
 use serde::Serialize;
@@ -13,6 +11,7 @@ use crate::diff::{AttributeChange, diff};
 use crate::kinds::rules;
 use crate::provider::Observed;
 use crate::render::show;
+use crate::target::Target;
 use crate::values::seal;
 
 /// Version of the drift JSON format.
@@ -70,7 +69,7 @@ pub struct DriftReport {
     /// The stack.
     pub stack: String,
     /// The target.
-    pub target: String,
+    pub target: Target,
     /// Per resource, in address order.
     pub resources: Vec<ResourceDrift>,
 }
@@ -123,7 +122,7 @@ fn difference(change: &AttributeChange) -> PropertyDrift {
 pub fn drift(
     state: &Snapshot,
     stack: &str,
-    target: &str,
+    target: Target,
     reads: Vec<(String, ReadResult)>,
 ) -> DriftReport {
     let mut resources = Vec::new();
@@ -165,97 +164,7 @@ pub fn drift(
     DriftReport {
         format_version: DRIFT_FORMAT_VERSION,
         stack: stack.to_string(),
-        target: target.to_string(),
+        target,
         resources,
-    }
-}
-
-/// The terminal rendering.
-pub fn render_text(report: &DriftReport) -> String {
-    let mut out = String::new();
-    for resource in &report.resources {
-        let _ = writeln!(
-            out,
-            "{:<12} {}",
-            format!("{:?}", resource.status).to_uppercase_words(),
-            resource.address
-        );
-        if let Some(reason) = &resource.reason {
-            let _ = writeln!(out, "             {reason}");
-        }
-        for p in &resource.properties {
-            let _ = writeln!(
-                out,
-                "             {}: expected {}, actual {}",
-                p.property,
-                p.expected.as_deref().unwrap_or("(absent)"),
-                p.actual.as_deref().unwrap_or("(absent)")
-            );
-        }
-    }
-    let drifted = report
-        .resources
-        .iter()
-        .filter(|r| matches!(r.status, Verdict::Modified | Verdict::Deleted))
-        .count();
-    let _ = writeln!(
-        out,
-        "\nDrift: {drifted} of {} resources drifted{}.",
-        report.resources.len(),
-        if report.incomplete() {
-            " (some could not be checked)"
-        } else {
-            ""
-        }
-    );
-    out
-}
-
-/// The JSON rendering.
-pub fn render_json(report: &DriftReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
-/// The Markdown rendering.
-pub fn render_markdown(report: &DriftReport) -> String {
-    let mut out = format!(
-        "### apprun drift for `{}` ({})\n\n",
-        report.stack, report.target
-    );
-    out.push_str("| Resource | Status | Properties |\n|---|---|---|\n");
-    for r in &report.resources {
-        let props: Vec<String> = r
-            .properties
-            .iter()
-            .map(|p| format!("`{}`", p.property))
-            .collect();
-        let _ = writeln!(
-            out,
-            "| `{}` | {:?} | {} |",
-            r.address,
-            r.status,
-            props.join(", ")
-        );
-    }
-    out
-}
-
-trait UpperWords {
-    fn to_uppercase_words(&self) -> String;
-}
-
-impl UpperWords for String {
-    /// `InSync` -> `IN_SYNC`.
-    fn to_uppercase_words(&self) -> String {
-        let mut out = String::new();
-        for (i, c) in self.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_uppercase());
-        }
-        out
     }
 }

@@ -12,6 +12,7 @@ use crate::desired::{DesiredResource, desired};
 use crate::diff::{AttributeChange, diff, top_level};
 use crate::graph::Graph;
 use crate::kinds::rules;
+use crate::target::Target;
 use crate::values::{is_unknown, seal, unknown};
 
 /// Version of the plan JSON format (README documents it).
@@ -133,8 +134,8 @@ pub struct Plan {
     pub format_version: u32,
     /// The stack name.
     pub stack: String,
-    /// The target (`aws` or `docker`).
-    pub target: String,
+    /// The target.
+    pub target: Target,
     /// The state lineage the plan was made against (`None`: no state yet).
     pub lineage: Option<String>,
     /// The state serial the plan was made against (0: no state yet).
@@ -191,8 +192,8 @@ pub struct PlanOptions {
 pub struct PlanInput<'a> {
     /// The validated stack.
     pub stack: &'a Stack,
-    /// `aws` or `docker`.
-    pub target: &'a str,
+    /// Where the stack is deployed.
+    pub target: Target,
     /// The recorded state, if any.
     pub state: Option<&'a Snapshot>,
     /// What a refresh saw, if one ran.
@@ -404,7 +405,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         stack: input.stack.stack.value.clone(),
-        target: input.target.to_string(),
+        target: input.target,
         lineage: input.state.map(|s| s.lineage.to_string()),
         serial: input.state.map_or(0, |s| s.serial),
         stack_digest: input.stack_digest.to_string(),
@@ -477,9 +478,7 @@ fn plan_one(
     let (baseline, failed) = match (input.observed.and_then(|o| o.get(address)), recorded) {
         (_, None) => {
             change.action = Action::Create;
-            if input.target == "docker"
-                && let Some(note) = docker_note(address.kind)
-            {
+            if let Some(note) = input.target.kind_note(address.kind) {
                 change.reasons.push(note.to_string());
             }
             return change;
@@ -548,26 +547,12 @@ fn plan_one(
         }
     }
     change.attributes = attributes;
-    if input.target == "docker"
-        && change.action != Action::NoOp
-        && let Some(note) = docker_note(address.kind)
+    if change.action != Action::NoOp
+        && let Some(note) = input.target.kind_note(address.kind)
     {
         change.reasons.push(note.to_string());
     }
     change
-}
-
-/// What a kind means on the local Docker target, where it differs from AWS.
-fn docker_note(kind: Kind) -> Option<&'static str> {
-    match kind {
-        Kind::Role => Some("recorded only: IAM roles have no effect on the Docker target"),
-        Kind::Repository => Some("recorded only: a local image namespace on the Docker target"),
-        Kind::AutoScaling => Some(
-            "recorded only: its sizes set the replica count and concurrency of services on the Docker target",
-        ),
-        Kind::VpcConnector => Some("a user-defined Docker network on the Docker target"),
-        Kind::Service => None,
-    }
 }
 
 /// Deletions ordered so a resource goes before what it depends on.

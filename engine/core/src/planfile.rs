@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::plan::Plan;
+use crate::target::Target;
 
 /// A plan written to a file. It holds no secret values (sealed digests
 /// only); apply re-reads the stack for values and checks its digest.
@@ -125,11 +126,11 @@ pub fn check_fresh(
     saved: &Plan,
     state: Option<&Snapshot>,
     stack_digest: &str,
-    target: &str,
+    target: Target,
 ) -> Result<(), PlanFileError> {
     if saved.target != target {
         return Err(PlanFileError::WrongTarget {
-            planned: saved.target.clone(),
+            planned: saved.target.to_string(),
             requested: target.to_string(),
         });
     }

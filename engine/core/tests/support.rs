@@ -30,7 +30,7 @@ pub fn make_plan(text: &str, store: &dyn Storage, options: &PlanOptions) -> Plan
     let state = store.read().unwrap();
     plan(PlanInput {
         stack: &stack,
-        target: "fake",
+        target: apprun_engine::Target::Aws,
         state: state.as_ref(),
         observed: None,
         options,

@@ -71,6 +71,21 @@ pub struct Owned {
     pub labels: HashMap<String, String>,
 }
 
+/// The list filter for the objects labelled with `stack` (and, if given,
+/// with `address`).
+fn owned_filter(stack: &str, address: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut label_filters = vec![format!("{}={}", labels::STACK, stack)];
+    if let Some(a) = address {
+        label_filters.push(format!("{}={}", labels::ADDRESS, a));
+    }
+    HashMap::from([("label".to_string(), label_filters)])
+}
+
+/// The value of label `key`, or empty if the object does not carry it.
+fn label(labels: &HashMap<String, String>, key: &str) -> String {
+    labels.get(key).cloned().unwrap_or_default()
+}
+
 /// Replace anything Docker does not allow in a name with `-`.
 pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
@@ -292,15 +307,9 @@ impl DockerEngine {
     /// Every container of `stack` (running or not), optionally only those of
     /// one address, found by label.
     pub async fn list_owned(&self, stack: &str, address: Option<&str>) -> Result<Vec<Owned>> {
-        let mut label_filters = vec![format!("{}={}", labels::STACK, stack)];
-        if let Some(a) = address {
-            label_filters.push(format!("{}={}", labels::ADDRESS, a));
-        }
-        let mut filters = HashMap::new();
-        filters.insert("label".to_string(), label_filters);
         let opts = ListContainersOptionsBuilder::default()
             .all(true)
-            .filters(&filters)
+            .filters(&owned_filter(stack, address))
             .build();
         let list = self
             .docker
@@ -311,7 +320,6 @@ impl DockerEngine {
             .into_iter()
             .map(|c| {
                 let labels = c.labels.unwrap_or_default();
-                let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
                 Owned {
                     id: c.id.unwrap_or_default(),
                     name: c
@@ -319,9 +327,9 @@ impl DockerEngine {
                         .and_then(|n| n.into_iter().next())
                         .map(|n| n.trim_start_matches('/').to_string())
                         .unwrap_or_default(),
-                    role: get(labels::ROLE),
-                    address: get(labels::ADDRESS),
-                    generation: get(labels::GENERATION),
+                    role: label(&labels, labels::ROLE),
+                    address: label(&labels, labels::ADDRESS),
+                    generation: label(&labels, labels::GENERATION),
                     running: c.state == Some(ContainerSummaryStateEnum::RUNNING),
                     state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                     labels,
@@ -461,13 +469,8 @@ impl DockerEngine {
 
     /// The networks labelled with `stack`, as `Owned` records.
     pub async fn list_owned_networks(&self, stack: &str) -> Result<Vec<Owned>> {
-        let mut filters = HashMap::new();
-        filters.insert(
-            "label".to_string(),
-            vec![format!("{}={}", labels::STACK, stack)],
-        );
         let opts = ListNetworksOptionsBuilder::default()
-            .filters(&filters)
+            .filters(&owned_filter(stack, None))
             .build();
         let list = self
             .docker
@@ -481,8 +484,8 @@ impl DockerEngine {
                 Owned {
                     id: n.id.unwrap_or_default(),
                     name: n.name.unwrap_or_default(),
-                    role: labels.get(labels::ROLE).cloned().unwrap_or_default(),
-                    address: labels.get(labels::ADDRESS).cloned().unwrap_or_default(),
+                    role: label(&labels, labels::ROLE),
+                    address: label(&labels, labels::ADDRESS),
                     generation: String::new(),
                     running: true,
                     state: "network".to_string(),

@@ -57,6 +57,34 @@ impl FrontDoor {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// A failure of this front door.
+    fn failed(&self, reason: String) -> DockerError {
+        DockerError::FrontDoor {
+            address: self.address.clone(),
+            reason,
+        }
+    }
+
+    /// One call to the admin API on `/backends` (5 s at most); a failure to
+    /// get an answer is a [`DockerError::FrontDoor`].
+    async fn admin_backends(
+        &self,
+        method: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<http::Answer> {
+        http::request(
+            self.admin_port,
+            method,
+            "/backends",
+            headers,
+            body,
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|reason| self.failed(reason))
+    }
 }
 
 /// One backend as the front door sees it.
@@ -325,13 +353,10 @@ impl DockerEngine {
             let down =
                 state.is_some_and(|s| s.running == Some(false) || s.restarting == Some(true));
             if restarted || down || Instant::now() >= deadline {
-                return Err(DockerError::FrontDoor {
-                    address: fd.address.clone(),
-                    reason: format!(
-                        "not ready on 127.0.0.1:{} (admin {}): {last}; is the port already in use?",
-                        fd.port, fd.admin_port
-                    ),
-                });
+                return Err(fd.failed(format!(
+                    "not ready on 127.0.0.1:{} (admin {}): {last}; is the port already in use?",
+                    fd.port, fd.admin_port
+                )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -340,44 +365,19 @@ impl DockerEngine {
     /// Atomically replace the front door's backend list.
     pub async fn front_door_switch(&self, fd: &FrontDoor, backends: &[String]) -> Result<()> {
         let auth = format!("Bearer {}", fd.token);
-        let a = http::request(
-            fd.admin_port,
-            "PUT",
-            "/backends",
-            &[("Authorization", &auth)],
-            &backends.join("\n"),
-            Duration::from_secs(5),
-        )
-        .await
-        .map_err(|reason| DockerError::FrontDoor {
-            address: fd.address.clone(),
-            reason,
-        })?;
+        let a = fd
+            .admin_backends("PUT", &[("Authorization", &auth)], &backends.join("\n"))
+            .await?;
         if a.status == 200 {
             Ok(())
         } else {
-            Err(DockerError::FrontDoor {
-                address: fd.address.clone(),
-                reason: format!("switch answered {}: {}", a.status, a.body.trim()),
-            })
+            Err(fd.failed(format!("switch answered {}: {}", a.status, a.body.trim())))
         }
     }
 
     /// The backends the front door knows (current and draining).
     pub async fn front_door_status(&self, fd: &FrontDoor) -> Result<Vec<BackendStatus>> {
-        let a = http::request(
-            fd.admin_port,
-            "GET",
-            "/backends",
-            &[],
-            "",
-            Duration::from_secs(5),
-        )
-        .await
-        .map_err(|reason| DockerError::FrontDoor {
-            address: fd.address.clone(),
-            reason,
-        })?;
+        let a = fd.admin_backends("GET", &[], "").await?;
         Ok(a.body
             .lines()
             .filter_map(|l| {

@@ -38,7 +38,8 @@ pub use attrs::{IMAGE_NAMESPACE, repository_uri};
 pub use observe::DRIFT_ATTRIBUTE;
 pub use secrets::ENV_PREFIX as SECRET_ENV_PREFIX;
 
-use attrs::{scaling_values, str_attr, string_map};
+use apprun_engine::attributes::{AutoScalingAttributes, ServiceAttributes};
+use attrs::{recorded_name, scaling_values, service_attributes};
 use errors::to_provider_error;
 use secrets::SecretSource;
 
@@ -156,7 +157,7 @@ impl DockerProvider {
     }
 
     /// Outputs of a kind that creates nothing on Docker (or a network), from
-    /// its attributes.
+    /// its attributes (a request, a record, or only `name`).
     fn outputs(
         kind: Kind,
         stack: &str,
@@ -165,7 +166,7 @@ impl DockerProvider {
         attributes: &Value,
     ) -> BTreeMap<String, Value> {
         let mut out = BTreeMap::new();
-        let name = str_attr(attributes, "name").unwrap_or(key).to_string();
+        let name = recorded_name(kind, attributes).unwrap_or_else(|| key.to_string());
         out.insert("arn".to_string(), Value::String(arn.to_string()));
         match kind {
             Kind::Repository => {
@@ -181,9 +182,14 @@ impl DockerProvider {
                 );
             }
             Kind::AutoScaling => {
-                for field in ["min_size", "max_size", "max_concurrency"] {
-                    if let Some(v) = attributes.get(field) {
-                        out.insert(field.to_string(), v.clone());
+                // Services scale by these (`scaling_values` reads them back).
+                if let Ok(scaling) = AutoScalingAttributes::from_value(attributes) {
+                    for (field, value) in [
+                        ("min_size", scaling.min_size),
+                        ("max_size", scaling.max_size),
+                        ("max_concurrency", scaling.max_concurrency),
+                    ] {
+                        out.insert(field.to_string(), Value::from(value));
                     }
                 }
             }
@@ -218,11 +224,11 @@ impl DockerProvider {
     ) -> Result<Applied, ProviderError> {
         let address = request.address;
         let operation = format!("deploy {address}");
-        let secrets = self.secrets.resolve(
-            &address.to_string(),
-            &string_map(request.attributes, "secrets"),
-        )?;
-        let plan = attrs::service_spec(request, &self.base_dir, secrets)?;
+        let attributes = service_attributes(address, request.attributes)?;
+        let secrets = self
+            .secrets
+            .resolve(&address.to_string(), &attributes.secrets)?;
+        let plan = attrs::service_spec(request, &attributes, &self.base_dir, secrets)?;
         let mut spec = plan.spec;
         spec.deploy_timeout = self.deploy_timeout;
         spec.queue_timeout = self.queue_timeout;
@@ -396,13 +402,9 @@ impl Provider for DockerProvider {
         };
         let (stack, key) = (parsed.stack.as_str(), parsed.key.as_str());
         match kind {
-            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(Some(Observed {
-                attributes: recorded.clone(),
-                outputs: Self::outputs(kind, stack, key, physical_id, recorded),
-                failed: None,
-            })),
-            Kind::VpcConnector => {
-                if !self.network_exists(stack, key).await? {
+            Kind::Repository | Kind::Role | Kind::AutoScaling | Kind::VpcConnector => {
+                // Of these, only a VPC connector exists on Docker (a network).
+                if kind == Kind::VpcConnector && !self.network_exists(stack, key).await? {
                     return Ok(None);
                 }
                 Ok(Some(Observed {
@@ -413,25 +415,28 @@ impl Provider for DockerProvider {
             }
             Kind::Service => {
                 let address = Address::new(Kind::Service, key).to_string();
-                let secrets = self
-                    .secrets
-                    .resolve(&address, &string_map(recorded, "secrets"))
-                    .ok();
-                let network = str_attr(recorded, "vpc_connector")
+                // The record: env and commands sealed, everything else as applied.
+                let attributes = ServiceAttributes::from_value(recorded).map_err(|e| {
+                    ProviderError::Invalid {
+                        operation: format!("read {address}"),
+                        message: format!("its state record is not valid: {e}"),
+                    }
+                })?;
+                let secrets = self.secrets.resolve(&address, &attributes.secrets).ok();
+                let network = attributes
+                    .vpc_connector
+                    .as_deref()
                     .and_then(arn::parse)
                     .filter(|a| a.kind == Kind::VpcConnector)
                     .map(|a| network_name(&a.stack, &a.key));
-                let build_digest = recorded
-                    .get("build")
-                    .and_then(|b| b.get("context"))
-                    .and_then(Value::as_str)
-                    .and_then(|context| {
-                        crate::context_digest::context_digest(&self.base_dir.join(context))
-                    });
+                let build_digest = attributes.build.as_ref().and_then(|build| {
+                    crate::context_digest::context_digest(&self.base_dir.join(&build.context))
+                });
                 let query = observe::ServiceQuery {
                     stack,
                     address: &address,
                     recorded,
+                    attributes: &attributes,
                     secrets,
                     network,
                     build_digest,
@@ -440,7 +445,9 @@ impl Provider for DockerProvider {
                     .await
                     .map_err(|e| to_provider_error(&format!("read {address}"), e))?;
                 Ok(view.map(|v| {
-                    let name = str_attr(recorded, "name").unwrap_or(key);
+                    let name = Some(attributes.name.as_str())
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or(key);
                     Observed {
                         outputs: Self::service_outputs(physical_id, name, v.front_door_port),
                         attributes: v.attributes,
@@ -502,23 +509,16 @@ impl Provider for DockerProvider {
         let address = request.address;
         let arn = Self::arn_of(request)?;
         match address.kind {
-            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(Applied {
-                outputs: Self::outputs(
-                    address.kind,
-                    request.stack,
-                    &address.name,
-                    &arn,
-                    request.attributes,
-                ),
-                physical_id: arn,
-            }),
-            Kind::VpcConnector => {
-                let net = self
-                    .engine
-                    .ensure_network(request.stack, &address.name)
-                    .await
-                    .map_err(|e| to_provider_error(&format!("create {address}"), e))?;
-                (request.progress)(address, &format!("network {net} is ready"));
+            Kind::Repository | Kind::Role | Kind::AutoScaling | Kind::VpcConnector => {
+                // Of these, only a VPC connector exists on Docker (a network).
+                if address.kind == Kind::VpcConnector {
+                    let net = self
+                        .engine
+                        .ensure_network(request.stack, &address.name)
+                        .await
+                        .map_err(|e| to_provider_error(&format!("create {address}"), e))?;
+                    (request.progress)(address, &format!("network {net} is ready"));
+                }
                 Ok(Applied {
                     outputs: Self::outputs(
                         address.kind,
@@ -616,7 +616,8 @@ impl Provider for DockerProvider {
                     .list_owned(&parsed.stack, Some(&address.to_string()))
                     .await
                     .map_err(|e| to_provider_error(&operation, e))?;
-                let name = str_attr(recorded, "name").unwrap_or_default();
+                // Leniently: a record that does not decode still deletes.
+                let name = &recorded_name(Kind::Service, recorded).unwrap_or_default();
                 let successor = !name.is_empty()
                     && owned.iter().any(|c| {
                         c.role == labels::ROLE_REPLICA

@@ -127,7 +127,7 @@ mod tests {
         Plan {
             format_version: 1,
             stack: "big".into(),
-            target: "aws".into(),
+            target: crate::Target::Aws,
             lineage: None,
             serial: 0,
             stack_digest: String::new(),

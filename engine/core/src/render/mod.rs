@@ -1,13 +1,50 @@
-//! Plan renderings: terminal text, JSON for programs, Markdown for pull
-//! requests. All deterministic: no timestamps, stable order, no secrets.
+//! Every rendering the commands print: plans (terminal text, JSON for
+//! programs, Markdown for pull requests), drift reports, the end of an
+//! apply, outputs. All deterministic: no timestamps, stable order, no
+//! secrets.
 
+pub mod drift;
 pub mod json;
 pub mod markdown;
+pub mod outputs;
+pub mod refresh;
+pub mod report;
 pub mod text;
 
 use serde_json::Value;
 
+use crate::drift::DriftReport;
+use crate::plan::Plan;
 use crate::values::{is_sealed, is_unknown};
+
+/// The formats a result can be printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people, on a terminal.
+    Text,
+    /// For programs: a stable, versioned JSON document.
+    Json,
+    /// For pull-request comments and issues.
+    Markdown,
+}
+
+/// A plan in `format` (`color` applies to text).
+pub fn plan(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => text::render(plan, color),
+        Format::Json => json::render(plan),
+        Format::Markdown => markdown::render(plan, markdown::GITHUB_COMMENT_LIMIT),
+    }
+}
+
+/// A drift report in `format`.
+pub fn drift_report(report: &DriftReport, format: Format) -> String {
+    match format {
+        Format::Text => drift::text(report),
+        Format::Json => drift::json(report),
+        Format::Markdown => drift::markdown(report),
+    }
+}
 
 /// Shows a value the way plans print it: strings quoted, sealed secrets as
 /// `(sensitive value)`, unknowns as `(known after apply)`.

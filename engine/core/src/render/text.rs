@@ -27,6 +27,11 @@ impl Paint {
         }
     }
 
+    /// Writes `text` to `out` as one bold line.
+    fn bold_line(&self, out: &mut String, text: &str) {
+        let _ = writeln!(out, "{}", self.paint(BOLD, text));
+    }
+
     fn for_action(&self, action: Action, text: &str) -> String {
         let code = match action {
             Action::Create => GREEN,
@@ -57,16 +62,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
     if !plan.has_changes() {
-        let _ = writeln!(
-            out,
-            "{}",
-            p.paint(
-                BOLD,
-                &format!(
-                    "No changes. Stack `{}` ({}) matches its state.",
-                    plan.stack, plan.target
-                )
-            )
+        p.bold_line(
+            &mut out,
+            &format!(
+                "No changes. Stack `{}` ({}) matches its state.",
+                plan.stack, plan.target
+            ),
         );
         return out;
     }
@@ -80,16 +81,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
         render_change(&mut out, &p, change);
     }
     let s = &plan.summary;
-    let _ = writeln!(
-        out,
-        "{}",
-        p.paint(
-            BOLD,
-            &format!(
-                "Plan: {} to add, {} to change, {} to destroy.",
-                s.add, s.change, s.destroy
-            )
-        )
+    p.bold_line(
+        &mut out,
+        &format!(
+            "Plan: {} to add, {} to change, {} to destroy.",
+            s.add, s.change, s.destroy
+        ),
     );
     out
 }

@@ -1,11 +1,16 @@
 //! Normalized attributes (`apprun_engine::desired`) to this crate's plain
 //! types: a service's attributes and its dependencies' outputs become a
-//! [`ServiceSpec`].
+//! [`ServiceSpec`]. Documents are read through the engine's typed documents
+//! (`apprun_engine::attributes`), which own every default.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use apprun_engine::attributes::{
+    AutoScalingAttributes, HealthProtocol as AttrProtocol, RepositoryAttributes, RoleAttributes,
+    ServiceAttributes, VpcConnectorAttributes,
+};
 use apprun_engine::provider::{ProviderError, ResourceRequest};
 use apprun_schema::{Address, Kind};
 use serde_json::Value;
@@ -23,36 +28,29 @@ pub(crate) fn invalid(address: &Address, message: impl Into<String>) -> Provider
     }
 }
 
-pub(crate) fn str_attr<'a>(attrs: &'a Value, key: &str) -> Option<&'a str> {
-    attrs.get(key).and_then(Value::as_str)
+/// A service's document (a request or a record), decoded once; a document
+/// of the wrong shape is [`ProviderError::Invalid`] naming the field.
+pub(crate) fn service_attributes(
+    address: &Address,
+    attrs: &Value,
+) -> Result<ServiceAttributes, ProviderError> {
+    ServiceAttributes::from_value(attrs).map_err(|e| invalid(address, e.to_string()))
 }
 
-fn u64_attr(address: &Address, attrs: &Value, key: &str) -> Result<Option<u64>, ProviderError> {
-    match attrs.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .map(Some)
-            .ok_or_else(|| invalid(address, format!("`{key}` must be a whole number, not {v}"))),
-    }
+/// The physical name a document of `kind` records, if it decodes and has one.
+pub(crate) fn recorded_name(kind: Kind, attrs: &Value) -> Option<String> {
+    let name = match kind {
+        Kind::Repository => RepositoryAttributes::from_value(attrs).ok()?.name,
+        Kind::Role => RoleAttributes::from_value(attrs).ok()?.name,
+        Kind::VpcConnector => VpcConnectorAttributes::from_value(attrs).ok()?.name,
+        Kind::AutoScaling => AutoScalingAttributes::from_value(attrs).ok()?.name,
+        Kind::Service => ServiceAttributes::from_value(attrs).ok()?.name,
+    };
+    Some(name).filter(|n| !n.is_empty())
 }
 
 fn u32_of(address: &Address, key: &str, value: u64) -> Result<u32, ProviderError> {
     u32::try_from(value).map_err(|_| invalid(address, format!("`{key}` is too large: {value}")))
-}
-
-/// A string map attribute (`env`, `secrets`, `tags`).
-pub(crate) fn string_map(attrs: &Value, key: &str) -> BTreeMap<String, String> {
-    attrs
-        .get(key)
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Lower-cases and replaces what a Docker repository path may not hold.
@@ -90,21 +88,31 @@ pub(crate) fn dependency_with_arn<'a>(
 }
 
 /// Auto scaling values of an `autoscaling` resource's attributes or outputs:
-/// (min_size, max_size, max_concurrency), with App Runner's defaults.
+/// (min_size, max_size, max_concurrency), absent ones at App Runner's
+/// defaults (`apprun_engine::attributes`).
 pub(crate) fn scaling_values(
     address: &Address,
     values: &Value,
 ) -> Result<(u64, u64, u64), ProviderError> {
-    let min = u64_attr(address, values, "min_size")?.unwrap_or(1);
-    let max = u64_attr(address, values, "max_size")?.unwrap_or(25);
-    let concurrency = u64_attr(address, values, "max_concurrency")?.unwrap_or(100);
-    if min == 0 || max < min {
+    let scaling =
+        AutoScalingAttributes::from_value(values).map_err(|e| invalid(address, e.to_string()))?;
+    let (min, max) = (scaling.min_size, scaling.max_size);
+    if min < 1 || max < min {
         return Err(invalid(
             address,
             format!("auto scaling needs 1 <= min_size <= max_size (got {min} and {max})"),
         ));
     }
-    Ok((min, max, concurrency))
+    let concurrency = u64::try_from(scaling.max_concurrency).map_err(|_| {
+        invalid(
+            address,
+            format!(
+                "`max_concurrency` must be a whole number, not {}",
+                scaling.max_concurrency
+            ),
+        )
+    })?;
+    Ok((min.unsigned_abs(), max.unsigned_abs(), concurrency))
 }
 
 /// What a service needs besides its spec.
@@ -115,29 +123,28 @@ pub(crate) struct ServicePlan {
     pub notes: Vec<String>,
 }
 
-/// Builds the [`ServiceSpec`] of a service request. `secrets` are resolved
-/// already; `base_dir` is the stack file's directory.
+/// Builds the [`ServiceSpec`] of a service request whose document is
+/// `attrs`. `secrets` are resolved already; `base_dir` is the stack file's
+/// directory.
 pub(crate) fn service_spec(
     request: &ResourceRequest<'_>,
+    attrs: &ServiceAttributes,
     base_dir: &Path,
     secrets: BTreeMap<String, Secret>,
 ) -> Result<ServicePlan, ProviderError> {
     let address = request.address;
-    let attrs = request.attributes;
     let mut notes = Vec::new();
-    if str_attr(attrs, "source_type") == Some("code") || attrs.get("code").is_some() {
+    if attrs.is_code() {
         return Err(invalid(
             address,
             "source code services cannot run on the Docker target; give the service `image:` \
              or `build:`",
         ));
     }
-    let image_ref = str_attr(attrs, "image");
-    let image = if let Some(build) = attrs.get("build").filter(|b| b.is_object()) {
-        let context = str_attr(build, "context").unwrap_or(".");
-        let dockerfile = str_attr(build, "dockerfile").unwrap_or("Dockerfile");
+    let image_ref = attrs.image.as_deref();
+    let image = if let Some(build) = &attrs.build {
         // components() drops the `.` of `dir/./app`, for every message.
-        let context: std::path::PathBuf = base_dir.join(context).components().collect();
+        let context: std::path::PathBuf = base_dir.join(&build.context).components().collect();
         if !context.is_dir() {
             return Err(invalid(
                 address,
@@ -158,7 +165,7 @@ pub(crate) fn service_spec(
         };
         ImageSource::Build {
             context,
-            dockerfile: dockerfile.to_string(),
+            dockerfile: build.dockerfile.clone(),
             tag,
         }
     } else if let Some(r) = image_ref {
@@ -169,50 +176,34 @@ pub(crate) fn service_spec(
             "the service has neither `image` nor `build`",
         ));
     };
-    let port = u64_attr(address, attrs, "port")?.unwrap_or(8080);
+    let port = attrs.port;
     let port = u16::try_from(port)
         .ok()
         .filter(|p| *p > 0)
         .ok_or_else(|| invalid(address, format!("`port` {port} is not a TCP port")))?;
     let mut spec = ServiceSpec::new(request.stack, address.to_string(), image, port);
-    spec.env = string_map(attrs, "env");
+    spec.env = attrs
+        .env_in_clear()
+        .map_err(|e| invalid(address, e.to_string()))?;
     spec.secrets = secrets;
-    spec.cpu_units = u32_of(
-        address,
-        "cpu",
-        u64_attr(address, attrs, "cpu")?.unwrap_or(1024),
-    )?;
-    spec.memory_mb = u32_of(
-        address,
-        "memory",
-        u64_attr(address, attrs, "memory")?.unwrap_or(2048),
-    )?;
-    if let Some(check) = attrs.get("health_check").filter(|c| c.is_object()) {
-        let seconds = |key: &str, default: u64| -> Result<Duration, ProviderError> {
-            Ok(Duration::from_secs(
-                u64_attr(address, check, key)?.unwrap_or(default).max(1),
-            ))
-        };
-        let count = |key: &str, default: u64| -> Result<u32, ProviderError> {
-            u32_of(
-                address,
-                key,
-                u64_attr(address, check, key)?.unwrap_or(default).max(1),
-            )
-        };
-        spec.health = HealthSpec {
-            protocol: match str_attr(check, "protocol") {
-                Some(p) if p.eq_ignore_ascii_case("HTTP") => HealthProtocol::Http,
-                _ => HealthProtocol::Tcp,
-            },
-            path: str_attr(check, "path").unwrap_or("/").to_string(),
-            interval: seconds("interval", 5)?,
-            timeout: seconds("timeout", 2)?,
-            healthy_threshold: count("healthy_threshold", 1)?,
-            unhealthy_threshold: count("unhealthy_threshold", 5)?,
-        };
-    }
-    if let Some(asc) = str_attr(attrs, "autoscaling") {
+    spec.cpu_units = attrs.cpu.0;
+    spec.memory_mb = attrs.memory.0;
+    let check = &attrs.health_check;
+    // Zero or less means at least one (second, check).
+    let seconds = |value: i64| Duration::from_secs(value.max(1).unsigned_abs());
+    let count = |key: &str, value: i64| u32_of(address, key, value.max(1).unsigned_abs());
+    spec.health = HealthSpec {
+        protocol: match check.protocol {
+            AttrProtocol::Http => HealthProtocol::Http,
+            AttrProtocol::Tcp => HealthProtocol::Tcp,
+        },
+        path: check.path().to_string(),
+        interval: seconds(check.interval),
+        timeout: seconds(check.timeout),
+        healthy_threshold: count("healthy_threshold", check.healthy_threshold)?,
+        unhealthy_threshold: count("unhealthy_threshold", check.unhealthy_threshold)?,
+    };
+    if let Some(asc) = attrs.autoscaling.as_deref() {
         let Some((dep, outputs)) = dependency_with_arn(request, Kind::AutoScaling, asc) else {
             return Err(invalid(
                 address,
@@ -227,7 +218,7 @@ pub(crate) fn service_spec(
         spec.min_replicas = u32_of(address, "min_size", min)?;
         spec.max_concurrency = u32_of(address, "max_concurrency", concurrency)?;
     }
-    if let Some(connector) = str_attr(attrs, "vpc_connector") {
+    if let Some(connector) = attrs.vpc_connector.as_deref() {
         let Some((dep, _)) = dependency_with_arn(request, Kind::VpcConnector, connector) else {
             return Err(invalid(
                 address,
@@ -239,13 +230,13 @@ pub(crate) fn service_spec(
         };
         spec.networks = vec![dep.name.clone()];
     }
-    if str_attr(attrs, "start_command").is_some() {
+    if attrs.start_command.is_some() {
         notes.push(
             "`start_command` is not applied on the Docker target yet; the image's own command runs"
                 .to_string(),
         );
     }
-    if attrs.get("paused").and_then(Value::as_bool) == Some(true) {
+    if attrs.paused {
         notes.push("`paused` has no effect on the Docker target; the service runs".to_string());
     }
     spec.labels
@@ -253,4 +244,87 @@ pub(crate) fn service_spec(
     spec.labels
         .insert(labels::REPLICAS.to_string(), spec.min_replicas.to_string());
     Ok(ServicePlan { spec, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn plan(attributes: &Value) -> Result<ServicePlan, ProviderError> {
+        let address = Address::new(Kind::Service, "web");
+        let dependencies = BTreeMap::new();
+        let request = ResourceRequest {
+            stack: "demo",
+            address: &address,
+            name: "demo-web",
+            attributes,
+            dependencies: &dependencies,
+            progress: Arc::new(|_: &Address, _: &str| {}),
+        };
+        let attrs = service_attributes(&address, attributes)?;
+        service_spec(&request, &attrs, Path::new("."), BTreeMap::new())
+    }
+
+    #[test]
+    fn absent_members_take_the_engine_defaults() {
+        let plan = plan(&json!({ "image": "nginx:1", "env": { "A": "x" } })).unwrap();
+        let spec = plan.spec;
+        assert_eq!(
+            (spec.port, spec.cpu_units, spec.memory_mb),
+            (8080, 1024, 2048)
+        );
+        assert_eq!(spec.env.get("A").map(String::as_str), Some("x"));
+        assert_eq!(spec.health.protocol, HealthProtocol::Tcp);
+        assert_eq!(spec.health.path, "/");
+        assert_eq!(spec.health.interval, Duration::from_secs(5));
+        assert_eq!(spec.health.timeout, Duration::from_secs(2));
+        assert_eq!(
+            (
+                spec.health.healthy_threshold,
+                spec.health.unhealthy_threshold
+            ),
+            (1, 5)
+        );
+        assert!(plan.notes.is_empty());
+    }
+
+    #[test]
+    fn a_bad_member_is_invalid_and_named_without_its_value() {
+        let Err(err) = plan(&json!({ "image": "nginx:1", "port": "secret-port" })) else {
+            panic!("a port that is not a number is refused");
+        };
+        let text = err.to_string();
+        assert!(matches!(err, ProviderError::Invalid { .. }), "{text}");
+        assert!(
+            text.contains("`port`") && !text.contains("secret-port"),
+            "{text}"
+        );
+
+        let Err(err) = plan(&json!({ "image": "nginx:1", "port": 70000 })) else {
+            panic!("a port above 65535 is refused");
+        };
+        assert!(err.to_string().contains("is not a TCP port"), "{err}");
+
+        let sealed = json!({ "image": "nginx:1", "env": { "A": { "$sensitive": "digest" } } });
+        let Err(err) = plan(&sealed) else {
+            panic!("a sealed env value cannot start a container");
+        };
+        assert!(err.to_string().contains("env.A"), "{err}");
+    }
+
+    #[test]
+    fn scaling_values_read_outputs_with_defaults_and_check_the_range() {
+        let address = Address::new(Kind::AutoScaling, "steady");
+        let outputs = json!({ "arn": "arn:x", "name": "n", "min_size": "2" });
+        assert_eq!(scaling_values(&address, &outputs).unwrap(), (2, 25, 100));
+        let bad = json!({ "min_size": 3, "max_size": 2 });
+        assert!(scaling_values(&address, &bad).is_err());
+        assert!(scaling_values(&address, &json!({ "min_size": 0 })).is_err());
+    }
 }

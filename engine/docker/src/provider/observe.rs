@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use apprun_engine::attributes::ServiceAttributes;
 use bollard::query_parameters::InspectContainerOptions;
 use serde_json::{Map, Value};
 
@@ -28,7 +29,10 @@ pub(crate) struct ServiceView {
 pub(crate) struct ServiceQuery<'a> {
     pub stack: &'a str,
     pub address: &'a str,
+    /// The record as stored: the read's attributes start from it.
     pub recorded: &'a Value,
+    /// The same record, decoded (env values and commands sealed).
+    pub attributes: &'a ServiceAttributes,
     /// The secrets as they resolve now (`None`: they do not resolve).
     pub secrets: Option<BTreeMap<String, Secret>>,
     /// The Docker network the replicas must be on (from `vpc_connector`).
@@ -62,11 +66,7 @@ pub(crate) async fn observe_service(
     query: &ServiceQuery<'_>,
 ) -> Result<Option<ServiceView>> {
     let owned = engine.list_owned(query.stack, Some(query.address)).await?;
-    let name = query
-        .recorded
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let name = query.attributes.name.as_str();
     let mut replicas: Vec<&Owned> = owned
         .iter()
         .filter(|c| c.role == labels::ROLE_REPLICA)
@@ -133,18 +133,8 @@ pub(crate) async fn observe_service(
         drift.push(format!("replica {} is not running ({})", r.name, r.state));
     }
 
-    let recorded_env: Map<String, Value> = query
-        .recorded
-        .get("env")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let secret_names: BTreeSet<String> = query
-        .recorded
-        .get("secrets")
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+    let recorded_env = &query.attributes.env;
+    let secret_names: BTreeSet<String> = query.attributes.secrets.keys().cloned().collect();
     let mut observed: Option<Seen> = None;
     let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
     for r in current.iter().filter(|r| r.running) {
@@ -275,7 +265,7 @@ pub(crate) async fn observe_service(
                 }
             }
             if let Some(p) = recorded_env.get("PORT") {
-                env_attr.insert("PORT".to_string(), p.clone());
+                env_attr.insert("PORT".to_string(), p.to_value());
             }
             observed = Some(Seen {
                 port,

@@ -1,0 +1,132 @@
+//! Why an operation could not run. Library errors keep their own codes and
+//! help; the rest say what was asked and what to do.
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use crate::planfile::PlanFileError;
+use crate::provider::ProviderError;
+
+/// An operation that could not run (per-change failures of an apply are
+/// in its report instead). Render it with [`OpError::into_report`], which
+/// shows a wrapped library error with its own code and help.
+#[derive(Debug, Error, Diagnostic)]
+pub enum OpError {
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] apprun_state::StateError),
+    /// The lock could not be taken or released (holder in the message).
+    #[error(transparent)]
+    Lock(#[from] apprun_state::LockError),
+    /// A saved plan that cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    PlanFile(#[from] PlanFileError),
+    /// The target failed outside a change (a read, the preflight).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Provider(#[from] ProviderError),
+    /// An address that is not `KIND.NAME`.
+    #[error("`{address}` is not a resource address")]
+    #[diagnostic(
+        code(cli::invalid_address),
+        help(
+            "write KIND.NAME instead of `{address}`, e.g. services.web; kinds: repositories, roles, vpc_connectors, autoscaling, services"
+        )
+    )]
+    InvalidAddress {
+        /// What was given.
+        address: String,
+    },
+    /// An address the state (and, where it counts, the stack) does not hold.
+    #[error("`{address}` is not in the state")]
+    #[diagnostic(
+        code(cli::not_in_state),
+        help("`apprun state list` shows what the state holds; `{address}` is not among it")
+    )]
+    NotInState {
+        /// The address.
+        address: String,
+    },
+    /// `import` of an address the stack does not declare.
+    #[error("importing `{address}`, which the stack does not declare, is not available")]
+    #[diagnostic(
+        code(cli::unsupported),
+        help("declare the resource in the stack first, then import it")
+    )]
+    NotDeclared {
+        /// The address.
+        address: String,
+    },
+    /// `import` of an address the state holds already.
+    #[error("importing `{address}`: it is already in the state")]
+    #[diagnostic(
+        code(cli::unsupported),
+        help("run `apprun state rm {address}` first if it should point elsewhere")
+    )]
+    AlreadyInState {
+        /// The address.
+        address: String,
+    },
+    /// An output the stack does not define.
+    #[error("no output named `{name}`")]
+    #[diagnostic(code(cli::unknown_output), help("the stack defines: {defined}"))]
+    UnknownOutput {
+        /// The name asked for.
+        name: String,
+        /// The names that exist, comma-separated.
+        defined: String,
+    },
+    /// Changes need approval and nobody can give it.
+    #[error("{operation} without confirmation is not available")]
+    #[diagnostic(
+        code(cli::unsupported),
+        help("stdin is not a terminal: pass --auto-approve to apply without asking")
+    )]
+    NeedsApproval {
+        /// `apply` or `destroy`.
+        operation: String,
+    },
+    /// A file could not be written.
+    #[error("cannot write `{path}`: {source}")]
+    #[diagnostic(
+        code(cli::write_file),
+        help("check that the directory of {path:?} exists and is writable")
+    )]
+    WriteFile {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {what} `{path}`: {source}")]
+    #[diagnostic(code(cli::read_file), help("{help}"))]
+    ReadFile {
+        /// What the file is ("plan file").
+        what: &'static str,
+        /// The path.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+        /// What to do.
+        help: String,
+    },
+    /// Output for the person could not be written.
+    #[error("cannot write output: {0}")]
+    #[diagnostic(code(cli::write))]
+    Output(#[from] std::io::Error),
+}
+
+impl OpError {
+    /// The diagnostic to show: a wrapped state or lock error as itself
+    /// (their `Diagnostic` impls are hand-written, so the derive cannot
+    /// forward to them), everything else as is.
+    pub fn into_report(self) -> miette::Report {
+        match self {
+            OpError::State(error) => miette::Report::new(error),
+            OpError::Lock(error) => miette::Report::new(error),
+            other => miette::Report::new(other),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Reading the live world: every recorded resource through the provider, a
+//! few at a time. Shared by plan and apply (refresh), drift and refresh.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use apprun_schema::Address;
+use apprun_state::Snapshot;
+
+use super::{Hooks, OpError};
+use crate::drift::{ReadResult, seal_observed};
+use crate::plan::Observation;
+use crate::provider::Provider;
+
+/// How many reads run at once.
+pub const READ_CONCURRENCY: usize = 8;
+
+/// Reads every recorded resource, [`READ_CONCURRENCY`] at a time; the
+/// target's prerequisites are checked once first (when there is anything
+/// to read). The result is in no particular order.
+pub async fn read_all<P: Provider + 'static>(
+    provider: Arc<P>,
+    state: &Snapshot,
+) -> Result<Vec<(String, ReadResult)>, OpError> {
+    if !state.resources.is_empty() {
+        provider.preflight().await?;
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(READ_CONCURRENCY));
+    for resource in &state.resources {
+        let Some(address) = Address::parse(&resource.address) else {
+            continue;
+        };
+        let provider = provider.clone();
+        let limit = limit.clone();
+        let id = resource.physical_id.clone().unwrap_or_default();
+        let attributes = resource.attributes.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let result = match provider.read(address.kind, &id, &attributes).await {
+                Ok(Some(observed)) => ReadResult::Present(observed),
+                Ok(None) => ReadResult::Absent,
+                Err(error) => ReadResult::Error(error.to_string()),
+            };
+            (address.to_string(), result)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(pair) = joined {
+            out.push(pair);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every recorded resource and turns what was seen into the
+/// planner's observations (secrets sealed). Resources that could not be
+/// read are left out (the plan uses their record) and told through
+/// `hooks`.
+pub async fn observe<P: Provider + 'static>(
+    provider: Arc<P>,
+    state: &Snapshot,
+    hooks: &dyn Hooks,
+) -> Result<BTreeMap<Address, Observation>, OpError> {
+    let mut observed = BTreeMap::new();
+    for (address, read) in read_all(provider, state).await? {
+        let Some(parsed) = Address::parse(&address) else {
+            continue;
+        };
+        match read {
+            ReadResult::Present(seen) => {
+                let attributes = seal_observed(parsed.kind, &seen, state);
+                observed.insert(
+                    parsed,
+                    Observation::Present {
+                        attributes,
+                        failed: seen.failed,
+                    },
+                );
+            }
+            ReadResult::Absent => {
+                observed.insert(parsed, Observation::Absent);
+            }
+            ReadResult::Error(error) => {
+                hooks.notice(&format!("Warning: could not read {address}: {error}"));
+            }
+        }
+    }
+    Ok(observed)
+}

@@ -1,0 +1,354 @@
+//! The engine's operations (`apprun_engine::ops`) end to end over the
+//! in-memory provider and a real local state store: what each workflow
+//! does, what it asks its hooks, and what it refuses.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use apprun_engine::drift::Verdict;
+use apprun_engine::ops::apply::{ApplyOutcome, ApplyRequest};
+use apprun_engine::ops::refresh::Refreshed;
+use apprun_engine::ops::{self, Approval, Hooks, Offline, OpError, Workspace};
+use apprun_engine::provider::Progress;
+use apprun_engine::testing::FakeProvider;
+use apprun_engine::{Plan, PlanOptions, Provider, Target};
+use apprun_schema::{Address, Kind, Stack};
+use apprun_state::{LocalStore, LockRequest, Locker, StateStore, Storage};
+use support::{example, stack};
+
+/// Hooks that record what the operation asked and answer as scripted.
+struct Recorder {
+    approve: Approval,
+    asked: Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    fn answering(approve: Approval) -> Self {
+        Self {
+            approve,
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl Hooks for Recorder {
+    fn notice(&self, message: &str) {
+        self.asked.lock().unwrap().push(format!("notice {message}"));
+    }
+
+    fn progress(&self) -> Progress {
+        Arc::new(|_, _| {})
+    }
+
+    fn show_plan(&self, plan: &Plan) -> Result<(), OpError> {
+        let line = format!("show {} changes", plan.changes.len());
+        self.asked.lock().unwrap().push(line);
+        Ok(())
+    }
+
+    fn approve(&self, _plan: &Plan) -> Result<Approval, OpError> {
+        self.asked.lock().unwrap().push("approve".to_string());
+        Ok(self.approve)
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    text: String,
+    stack: Stack,
+    store: LocalStore,
+}
+
+impl Fixture {
+    fn new(text: String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("shop.aws.state.json"));
+        Self {
+            _dir: dir,
+            stack: stack(&text),
+            text,
+            store,
+        }
+    }
+
+    fn ws(&self) -> Workspace<'_> {
+        let store: &dyn StateStore = &self.store;
+        Workspace {
+            stack: &self.stack,
+            text: &self.text,
+            file: "apprun.yaml",
+            target: Target::Aws,
+            store,
+            version: "test",
+        }
+    }
+}
+
+fn request(destroy: bool) -> ApplyRequest {
+    ApplyRequest {
+        options: PlanOptions {
+            destroy,
+            ..PlanOptions::default()
+        },
+        saved: None,
+        refresh: true,
+        parallelism: 4,
+        lock_timeout: None,
+        stop: Box::new(|| tokio::sync::watch::channel(false).1),
+    }
+}
+
+async fn apply(
+    fixture: &Fixture,
+    provider: &Arc<FakeProvider>,
+    hooks: &Recorder,
+) -> Result<ApplyOutcome, OpError> {
+    ops::apply::apply(&fixture.ws(), provider.clone(), request(false), hooks).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_shows_asks_applies_and_resolves_outputs_then_has_nothing_to_do() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    let ApplyOutcome::Applied { report, outputs } =
+        apply(&fixture, &provider, &hooks).await.unwrap()
+    else {
+        panic!("the first apply had changes");
+    };
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(hooks.asked(), ["show 6 changes", "approve"]);
+    assert!(!outputs.is_empty(), "private-api declares outputs");
+    assert!(outputs.iter().all(|o| o.value.is_some()), "{outputs:#?}");
+    assert_eq!(fixture.store.read().unwrap().unwrap().resources.len(), 6);
+
+    let again = Recorder::answering(Approval::Approved);
+    let calls = provider.mutating_calls();
+    let outcome = apply(&fixture, &provider, &again).await.unwrap();
+    assert!(matches!(outcome, ApplyOutcome::NoChanges), "{outcome:#?}");
+    assert_eq!(again.asked(), ["show 0 changes"], "nothing to approve");
+    assert_eq!(provider.mutating_calls(), calls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_apply_changes_nothing_and_releases_the_lock() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Declined);
+    let outcome = apply(&fixture, &provider, &hooks).await.unwrap();
+    assert!(matches!(outcome, ApplyOutcome::Declined));
+    assert_eq!(provider.mutating_calls(), 0);
+    assert!(fixture.store.read().unwrap().is_none(), "no state written");
+    let lock = fixture.store.lock(&LockRequest::new("next"));
+    assert!(lock.is_ok(), "the lock was released: {lock:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lock_refuses_apply_before_any_call() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let _held = fixture.store.lock(&LockRequest::new("other")).unwrap();
+    let hooks = Recorder::answering(Approval::Approved);
+    let error = apply(&fixture, &provider, &hooks).await.unwrap_err();
+    assert!(matches!(error, OpError::Lock(_)), "{error:?}");
+    assert!(provider.calls().is_empty());
+    assert!(hooks.asked().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_removes_everything_it_recorded() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    // Whatever the caller passes, destroy destroys.
+    let outcome = ops::destroy::destroy(&fixture.ws(), provider.clone(), request(false), &hooks)
+        .await
+        .unwrap();
+    let ApplyOutcome::Applied { report, outputs } = outcome else {
+        panic!("destroy had changes");
+    };
+    assert!(report.succeeded(), "{report:#?}");
+    assert!(outputs.is_empty(), "no outputs after a destroy");
+    assert!(
+        provider.resources().is_empty(),
+        "{:#?}",
+        provider.resources()
+    );
+    assert!(fixture.store.read().unwrap().unwrap().resources.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_plan_refuses_an_address_neither_declared_nor_recorded() {
+    let fixture = Fixture::new(example("private-api"));
+    let options = PlanOptions {
+        targets: vec![Address::parse("services.nope").unwrap()],
+        ..PlanOptions::default()
+    };
+    let hooks = Recorder::answering(Approval::Approved);
+    let error = ops::plan::plan::<Offline>(&fixture.ws(), &options, None, &hooks)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, OpError::NotInState { address } if address == "services.nope"),
+        "{error:?}"
+    );
+    let plan = ops::plan::plan::<Offline>(&fixture.ws(), &PlanOptions::default(), None, &hooks)
+        .await
+        .unwrap();
+    assert_eq!(plan.summary.add, 6);
+    assert_eq!(plan.target, Target::Aws);
+}
+
+/// Deletes the resource recorded at `address` behind apprun's back.
+async fn delete_out_of_band(fixture: &Fixture, provider: &FakeProvider, address: &str) {
+    let state = fixture.store.read().unwrap().unwrap();
+    let record = state.resource(address).unwrap();
+    let kind = Address::parse(address).unwrap().kind;
+    let id = record.physical_id.clone().unwrap();
+    provider
+        .delete(kind, &id, &serde_json::Value::Null, Arc::new(|_, _| {}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_sees_a_deletion_and_refresh_records_it() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    let report = ops::drift::drift(&fixture.ws(), provider.clone())
+        .await
+        .unwrap();
+    assert!(!report.drifted(), "{report:#?}");
+    delete_out_of_band(&fixture, &provider, "repositories.api").await;
+    let serial = fixture.store.read().unwrap().unwrap().serial;
+    let report = ops::drift::drift(&fixture.ws(), provider.clone())
+        .await
+        .unwrap();
+    let deleted: Vec<&str> = report
+        .resources
+        .iter()
+        .filter(|r| r.status == Verdict::Deleted)
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(deleted, ["repositories.api"]);
+    assert_eq!(
+        fixture.store.read().unwrap().unwrap().serial,
+        serial,
+        "drift never writes state"
+    );
+    let refreshed = ops::refresh::refresh(&fixture.ws(), provider.clone(), &hooks)
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed.changes,
+        [Refreshed::Removed("repositories.api".into())]
+    );
+    let state = fixture.store.read().unwrap().unwrap();
+    assert!(state.resource("repositories.api").is_none());
+    assert!(
+        state
+            .resources
+            .iter()
+            .all(|r| !r.dependencies.iter().any(|d| d == "repositories.api")),
+        "no dependency on the removed record is left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_adopts_a_declared_resource_once() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    let id = fixture
+        .store
+        .read()
+        .unwrap()
+        .unwrap()
+        .resource("roles.api-access")
+        .and_then(|r| r.physical_id.clone())
+        .unwrap();
+    ops::state::remove(&fixture.ws(), "roles.api-access", &hooks).unwrap();
+    assert!(
+        !ops::state::list(&fixture.ws())
+            .unwrap()
+            .contains(&"roles.api-access".into())
+    );
+
+    let imported = ops::import::import(
+        &fixture.ws(),
+        provider.clone(),
+        "roles.api-access",
+        &id,
+        &hooks,
+    )
+    .await
+    .unwrap();
+    assert_eq!(imported.physical_id, id);
+    assert!(
+        ops::state::list(&fixture.ws())
+            .unwrap()
+            .contains(&"roles.api-access".into())
+    );
+
+    let twice = ops::import::import(
+        &fixture.ws(),
+        provider.clone(),
+        "roles.api-access",
+        &id,
+        &hooks,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(twice, OpError::AlreadyInState { .. }), "{twice:?}");
+    let undeclared =
+        ops::import::import(&fixture.ws(), provider.clone(), "roles.ghost", &id, &hooks)
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(undeclared, OpError::NotDeclared { .. }),
+        "{undeclared:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_are_unknown_before_apply_and_found_by_name_after() {
+    let fixture = Fixture::new(example("private-api"));
+    let before = ops::output::outputs(&fixture.ws()).unwrap();
+    assert!(!before.is_empty());
+    assert!(before.iter().all(|o| o.value.is_none()), "{before:#?}");
+    let provider = Arc::new(FakeProvider::new());
+    apply(
+        &fixture,
+        &provider,
+        &Recorder::answering(Approval::Approved),
+    )
+    .await
+    .unwrap();
+    let after = ops::output::outputs(&fixture.ws()).unwrap();
+    let first = &after[0];
+    assert_eq!(ops::output::find(&after, &first.name).unwrap(), first);
+    let missing = ops::output::find(&after, "nope").unwrap_err();
+    assert!(
+        matches!(&missing, OpError::UnknownOutput { defined, .. } if defined.contains(&first.name)),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn addresses_are_parsed_or_named_as_invalid() {
+    let parsed = ops::addresses(&["services.web".to_string()]).unwrap();
+    assert_eq!(parsed[0].kind, Kind::Service);
+    let error = ops::addresses(&["web".to_string()]).unwrap_err();
+    assert!(matches!(&error, OpError::InvalidAddress { address } if address == "web"));
+}
