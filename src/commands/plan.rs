@@ -7,7 +7,6 @@ use apprun_engine::{PlanOptions, render};
 
 use crate::cli::{Format, PlanArgs};
 use crate::error::{CliError, exit};
-use crate::hooks::Terminal;
 use crate::output::Output;
 use crate::session::Session;
 use crate::targets;
@@ -21,14 +20,13 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
         replace: ops::addresses(&args.replace)?,
         destroy: args.destroy,
     };
-    let hooks = Terminal::new(*out, "plan", false);
     let plan = targets::runtime()?.block_on(async {
         if args.refresh {
             targets::dispatch!(args.target, &session.dir, ws.stack, |provider| {
-                Ok::<_, CliError>(ops::plan::plan(&ws, &options, Some(provider), &hooks).await?)
+                Ok::<_, CliError>(ops::plan::plan(&ws, &options, Some(provider)).await?)
             })
         } else {
-            Ok(ops::plan::plan::<Offline>(&ws, &options, None, &hooks).await?)
+            Ok(ops::plan::plan::<Offline>(&ws, &options, None).await?)
         }
     })?;
     let text = render::plan(&plan, out.format.into(), out.color);

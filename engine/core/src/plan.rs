@@ -47,6 +47,17 @@ impl Action {
         }
     }
 
+    /// The operation's name, for what happened to it ("create failed").
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::NoOp => "no-op",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "destroy",
+        }
+    }
+
     /// The verb for summaries ("will be created").
     pub fn verb(self) -> &'static str {
         match self {

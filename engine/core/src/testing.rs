@@ -60,7 +60,8 @@ impl FakeProvider {
         self
     }
 
-    /// Makes `operation` (`create`, `update`, `delete`) on `address` fail.
+    /// Makes `operation` (`create`, `update`, `delete`, `read`) on
+    /// `address` fail.
     pub fn fail(&self, operation: &str, address: &Address, failure: FakeFailure) {
         lock(&self.failures).insert((operation.to_string(), address.clone()), failure);
     }
@@ -137,6 +138,14 @@ impl Provider for FakeProvider {
         _recorded: &Value,
     ) -> Result<Option<Observed>, ProviderError> {
         self.log(format!("read {physical_id}"));
+        let address = lock(&self.resources)
+            .get(physical_id)
+            .map(|r| r.address.clone());
+        if let Some(FakeFailure::Error(error)) =
+            address.and_then(|address| self.failure("read", &address))
+        {
+            return Err(error);
+        }
         Ok(lock(&self.resources).get(physical_id).map(|r| Observed {
             attributes: r.attributes.clone(),
             outputs: r.outputs.clone(),

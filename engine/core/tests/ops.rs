@@ -13,8 +13,8 @@ use apprun_engine::ops::apply::{ApplyOutcome, ApplyRequest};
 use apprun_engine::ops::refresh::Refreshed;
 use apprun_engine::ops::{self, Approval, Hooks, Offline, OpError, Workspace};
 use apprun_engine::provider::Progress;
-use apprun_engine::testing::FakeProvider;
-use apprun_engine::{Plan, PlanOptions, Provider, Target};
+use apprun_engine::testing::{FakeFailure, FakeProvider};
+use apprun_engine::{Plan, PlanOptions, Provider, ProviderError, Target};
 use apprun_schema::{Address, Kind, Stack};
 use apprun_state::{LocalStore, LockRequest, Locker, StateStore, Storage};
 use support::{example, stack};
@@ -192,15 +192,14 @@ async fn an_offline_plan_refuses_an_address_neither_declared_nor_recorded() {
         targets: vec![Address::parse("services.nope").unwrap()],
         ..PlanOptions::default()
     };
-    let hooks = Recorder::answering(Approval::Approved);
-    let error = ops::plan::plan::<Offline>(&fixture.ws(), &options, None, &hooks)
+    let error = ops::plan::plan::<Offline>(&fixture.ws(), &options, None)
         .await
         .unwrap_err();
     assert!(
         matches!(&error, OpError::NotInState { address } if address == "services.nope"),
         "{error:?}"
     );
-    let plan = ops::plan::plan::<Offline>(&fixture.ws(), &PlanOptions::default(), None, &hooks)
+    let plan = ops::plan::plan::<Offline>(&fixture.ws(), &PlanOptions::default(), None)
         .await
         .unwrap();
     assert_eq!(plan.summary.add, 6);
@@ -351,4 +350,63 @@ fn addresses_are_parsed_or_named_as_invalid() {
     assert_eq!(parsed[0].kind, Kind::Service);
     let error = ops::addresses(&["web".to_string()]).unwrap_err();
     assert!(matches!(&error, OpError::InvalidAddress { address } if address == "web"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_cannot_read_a_resource_fails_instead_of_planning_no_changes() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    apply(
+        &fixture,
+        &provider,
+        &Recorder::answering(Approval::Approved),
+    )
+    .await
+    .unwrap();
+    provider.fail(
+        "read",
+        &Address::parse("roles.api-access").unwrap(),
+        FakeFailure::Error(ProviderError::Transient {
+            operation: "GetRole".into(),
+            message: "connection refused".into(),
+        }),
+    );
+    let error = ops::plan::plan(
+        &fixture.ws(),
+        &PlanOptions::default(),
+        Some(provider.clone()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, OpError::NotRead { count: 1, details } if details.starts_with("roles.api-access: GetRole")),
+        "{error:?}"
+    );
+    let hooks = Recorder::answering(Approval::Approved);
+    let calls = provider.mutating_calls();
+    let error = apply(&fixture, &provider, &hooks).await.unwrap_err();
+    assert!(matches!(error, OpError::NotRead { .. }), "{error:?}");
+    assert!(
+        hooks.asked().is_empty(),
+        "no plan shown: {:?}",
+        hooks.asked()
+    );
+    assert_eq!(provider.mutating_calls(), calls, "nothing changed");
+}
+
+#[test]
+fn a_plan_without_state_says_so_instead_of_matching_it() {
+    let fixture = Fixture::new(example("private-api"));
+    let options = PlanOptions {
+        destroy: true,
+        ..PlanOptions::default()
+    };
+    let plan = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ops::plan::plan::<Offline>(&fixture.ws(), &options, None))
+        .unwrap();
+    assert!(!plan.has_changes());
+    let text = apprun_engine::render::text::render(&plan, false);
+    assert!(text.contains("has no state here"), "{text}");
+    assert!(!text.contains("matches its state"), "{text}");
 }

@@ -87,7 +87,7 @@ async fn apply_locked<P: Provider + 'static>(
     let mut journal = ws.journal()?;
     settle(ws, provider.as_ref(), &mut journal, hooks).await?;
     let state = journal.generation().is_some().then(|| journal.snapshot());
-    let plan = decide(ws, &provider, &request, state, hooks).await?;
+    let plan = decide(ws, &provider, &request, state).await?;
     // Before showing changes that could not be made: the target's
     // prerequisites (AWS credentials), checked once.
     if plan.has_changes() {
@@ -143,7 +143,6 @@ async fn decide<P: Provider + 'static>(
     provider: &Arc<P>,
     request: &ApplyRequest,
     state: Option<&Snapshot>,
-    hooks: &dyn Hooks,
 ) -> Result<Plan, OpError> {
     let digest = stack_digest(ws.text, ws.stack);
     if let Some(saved) = &request.saved {
@@ -151,9 +150,7 @@ async fn decide<P: Provider + 'static>(
         return Ok(saved.plan.clone());
     }
     let observed = match state {
-        Some(snapshot) if request.refresh => {
-            Some(read::observe(provider.clone(), snapshot, hooks).await?)
-        }
+        Some(snapshot) if request.refresh => Some(read::observe(provider.clone(), snapshot).await?),
         _ => None,
     };
     Ok(make_plan(PlanInput {

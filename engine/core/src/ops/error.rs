@@ -68,6 +68,21 @@ pub enum OpError {
         /// The address.
         address: String,
     },
+    /// A refresh could not read every recorded resource: planning against
+    /// part of the world would not tell the truth.
+    #[error("could not read {count} recorded resource(s), so nothing was planned: {details}")]
+    #[diagnostic(
+        code(ops::not_read),
+        help(
+            "check that the target is reachable (endpoint, network, credentials) and run again; to plan against the state alone, apply with --no-refresh (plan without --refresh)"
+        )
+    )]
+    NotRead {
+        /// How many reads failed.
+        count: usize,
+        /// `address: reason` for each, `; `-separated.
+        details: String,
+    },
     /// An output the stack does not define.
     #[error("no output named `{name}`")]
     #[diagnostic(code(cli::unknown_output), help("the stack defines: {defined}"))]

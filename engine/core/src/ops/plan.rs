@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Hooks, OpError, Workspace, read};
+use super::{OpError, Workspace, read};
 use crate::plan::{Plan, PlanInput, PlanOptions, plan as make_plan, stack_digest};
 use crate::planfile::SavedPlan;
 use crate::provider::Provider;
@@ -16,7 +16,6 @@ pub async fn plan<P: Provider + 'static>(
     ws: &Workspace<'_>,
     options: &PlanOptions,
     refresh: Option<Arc<P>>,
-    hooks: &dyn Hooks,
 ) -> Result<Plan, OpError> {
     let state = ws.read_state()?;
     let declared = ws.stack.addresses();
@@ -32,7 +31,7 @@ pub async fn plan<P: Provider + 'static>(
         }
     }
     let observed = match (&state, refresh) {
-        (Some(snapshot), Some(provider)) => Some(read::observe(provider, snapshot, hooks).await?),
+        (Some(snapshot), Some(provider)) => Some(read::observe(provider, snapshot).await?),
         _ => None,
     };
     let digest = stack_digest(ws.text, ws.stack);

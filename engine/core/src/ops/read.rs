@@ -7,7 +7,7 @@ use std::sync::Arc;
 use apprun_schema::Address;
 use apprun_state::Snapshot;
 
-use super::{Hooks, OpError};
+use super::OpError;
 use crate::drift::{ReadResult, seal_observed};
 use crate::plan::Observation;
 use crate::provider::Provider;
@@ -55,15 +55,16 @@ pub async fn read_all<P: Provider + 'static>(
 }
 
 /// Reads every recorded resource and turns what was seen into the
-/// planner's observations (secrets sealed). Resources that could not be
-/// read are left out (the plan uses their record) and told through
-/// `hooks`.
+/// planner's observations (secrets sealed). A resource that could not be
+/// read fails the whole refresh ([`OpError::NotRead`], naming each): a plan
+/// that silently used the record instead would say "no changes" about a
+/// world it never saw.
 pub async fn observe<P: Provider + 'static>(
     provider: Arc<P>,
     state: &Snapshot,
-    hooks: &dyn Hooks,
 ) -> Result<BTreeMap<Address, Observation>, OpError> {
     let mut observed = BTreeMap::new();
+    let mut unread = Vec::new();
     for (address, read) in read_all(provider, state).await? {
         let Some(parsed) = Address::parse(&address) else {
             continue;
@@ -82,10 +83,15 @@ pub async fn observe<P: Provider + 'static>(
             ReadResult::Absent => {
                 observed.insert(parsed, Observation::Absent);
             }
-            ReadResult::Error(error) => {
-                hooks.notice(&format!("Warning: could not read {address}: {error}"));
-            }
+            ReadResult::Error(error) => unread.push(format!("{address}: {error}")),
         }
     }
-    Ok(observed)
+    if unread.is_empty() {
+        return Ok(observed);
+    }
+    unread.sort();
+    Err(OpError::NotRead {
+        count: unread.len(),
+        details: unread.join("; "),
+    })
 }

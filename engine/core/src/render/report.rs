@@ -45,7 +45,7 @@ pub fn render(report: &ApplyReport, operation: Operation, color: bool) -> String
                 let _ = writeln!(
                     out,
                     "{address}: {} failed\n{}",
-                    action.verb().trim_start_matches("will be "),
+                    action.name(),
                     diagnostic(error.clone(), color)
                 );
             }
@@ -131,7 +131,7 @@ mod tests {
             reconciled: Vec::new(),
         };
         let text = render(&report, Operation::Destroy, false);
-        assert!(text.contains("roles.b: created failed"), "{text}");
+        assert!(text.contains("roles.b: create failed"), "{text}");
         assert!(text.contains("thing not found"), "{text}");
         assert!(text.contains("services.web: skipped because roles.b failed"));
         assert!(

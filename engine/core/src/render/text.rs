@@ -62,13 +62,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
     if !plan.has_changes() {
-        p.bold_line(
-            &mut out,
-            &format!(
-                "No changes. Stack `{}` ({}) matches its state.",
-                plan.stack, plan.target
-            ),
-        );
+        p.bold_line(&mut out, &no_changes(plan));
         return out;
     }
     let _ = writeln!(
@@ -207,5 +201,22 @@ fn text_diff(out: &mut String, p: &Paint, before: &Value, after: &Value) {
                 writeln!(out, "        {} {line}", p.for_action(Action::Create, "+"))
             }
         };
+    }
+}
+
+/// The line for a plan without changes: with no state at all it says so
+/// plainly (nothing was applied here, or the state lives elsewhere) rather
+/// than that the stack "matches its state".
+pub fn no_changes(plan: &Plan) -> String {
+    if plan.lineage.is_none() {
+        format!(
+            "No changes. Stack `{}` ({}) has no state here: nothing has been applied to it, or its state is elsewhere (`state:` in the stack, --target).",
+            plan.stack, plan.target
+        )
+    } else {
+        format!(
+            "No changes. Stack `{}` ({}) matches its state.",
+            plan.stack, plan.target
+        )
     }
 }
