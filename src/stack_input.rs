@@ -1,8 +1,8 @@
 //! Reading the stack file and its variables from the command line.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use apprun_schema::{SchemaError, Stack, VarInputs, VarOrigin, variables};
+use apprun_schema::{SchemaError, Stack, VarInputs, VarOrigin, build_paths, variables};
 
 use crate::cli::StackArgs;
 use crate::error::CliError;
@@ -65,7 +65,19 @@ pub fn load(args: &StackArgs) -> Result<Loaded, CliError> {
     }
     let text = read("stack file", &args.stack)?;
     let file = args.stack.display().to_string();
-    match apprun_schema::load(&text, &inputs) {
+    let folder = match args.stack.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let loaded = apprun_schema::load(&text, &inputs).and_then(|stack| {
+        let errors = build_paths_outside(&stack, folder);
+        if errors.is_empty() {
+            Ok(stack)
+        } else {
+            Err(errors)
+        }
+    });
+    match loaded {
         Ok(stack) if invalid.is_empty() => Ok(Loaded::Valid {
             stack: Box::new(stack),
             file,
@@ -77,6 +89,55 @@ pub fn load(args: &StackArgs) -> Result<Loaded, CliError> {
             Ok(Loaded::Invalid(invalid))
         }
     }
+}
+
+/// The `build:` paths that lead out of the stack's `folder` once symbolic
+/// links are resolved (the schema already refused what the text alone
+/// shows: absolute paths and climbing `..`).
+fn build_paths_outside(stack: &Stack, folder: &Path) -> Vec<SchemaError> {
+    let paths = build_paths::paths(stack);
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let Ok(root) = folder.canonicalize() else {
+        return Vec::new();
+    };
+    paths
+        .iter()
+        .filter_map(|path| {
+            let resolved = resolve(&root, &path.parts());
+            (!resolved.starts_with(&root)).then(|| {
+                build_paths::outside(
+                    path,
+                    format!(
+                        "a symbolic link leads to {}, outside {}",
+                        resolved.display(),
+                        root.display()
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `parts` followed from `root` the way the operating system follows them:
+/// each existing step with its symbolic links resolved (so a `..` after a
+/// link leaves the link's target), the missing rest appended as written.
+fn resolve(root: &Path, parts: &[&str]) -> PathBuf {
+    let mut at = root.to_path_buf();
+    for part in parts {
+        match *part {
+            "" | "." => {}
+            ".." => {
+                at.pop();
+            }
+            name => {
+                let next = at.join(name);
+                at = next.canonicalize().unwrap_or(next);
+            }
+        }
+    }
+    at
 }
 
 /// A valid stack with its file name and text.

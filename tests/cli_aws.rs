@@ -23,19 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use apprunner_emulator::{Fault, FaultRule};
-use aws_support::{MUTATING, World, list_services, mutating_moto_action, text};
+use aws_support::{APPLY, DESTROY, MUTATING, World, list_services, mutating_moto_action, text};
 use serde_json::{Value, json};
 
 /// The account of moto and of the emulator.
 const ACCOUNT: &str = "123456789012";
-const APPLY: &[&str] = &["apply", "--target", "aws", "--auto-approve", "apprun.yaml"];
-const DESTROY: &[&str] = &[
-    "destroy",
-    "--target",
-    "aws",
-    "--auto-approve",
-    "apprun.yaml",
-];
 const DRIFT: &[&str] = &[
     "drift",
     "--target",

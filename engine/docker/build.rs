@@ -16,6 +16,8 @@ fn main() {
         None => fail("OUT_DIR is not set"),
     };
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    // Both programs include it (`mod resolve;`).
+    println!("cargo:rerun-if-changed=bins/resolve.rs");
     for name in ["echo", "front_door"] {
         let src = format!("bins/{name}.rs");
         println!("cargo:rerun-if-changed={src}");

@@ -137,6 +137,25 @@ pub enum SchemaError {
         span: SourceSpan,
     },
 
+    /// A service with only `build:` (a local Dockerfile build, which only
+    /// the Docker target makes), planned for the AWS target.
+    #[error(
+        "service `{service}` has no `image` to deploy on AWS: `build` is built only by the Docker target"
+    )]
+    #[diagnostic(
+        code(schema::image_needed_on_aws),
+        help(
+            "add `image: <ECR image URI>:<tag>` (for example `${{repositories.NAME.uri}}:v1`, pushed by your CI) or a `code:` block; `build` stays for the Docker target. Or use `--target docker`"
+        )
+    )]
+    ImageNeededOnAws {
+        /// The service's logical name.
+        service: String,
+        /// The service's key.
+        #[label("only `build` here; the AWS target deploys `image` or `code`")]
+        span: SourceSpan,
+    },
+
     /// A resource, stack or output name that breaks the API's naming rule.
     #[error("invalid {what} `{name}`: {reason}")]
     #[diagnostic(code(schema::invalid_name), help("{help}"))]
@@ -359,6 +378,23 @@ pub enum SchemaError {
         /// The rule.
         help: String,
         /// The name.
+        #[label("{reason}")]
+        span: SourceSpan,
+    },
+
+    /// A `build` path (context or Dockerfile) that leaves the stack's folder.
+    #[error("{field} `{path}` is outside the stack's folder: {reason}")]
+    #[diagnostic(code(schema::path_outside_stack), help("{help}"))]
+    PathOutsideStack {
+        /// The field, e.g. `services.web.build.context`.
+        field: String,
+        /// The path as written.
+        path: String,
+        /// Why it is outside (absolute, `..`, a symbolic link).
+        reason: String,
+        /// What to do.
+        help: String,
+        /// The path's value.
         #[label("{reason}")]
         span: SourceSpan,
     },

@@ -8,6 +8,7 @@
 //!
 //! Entry point: [`load`] (text + variable values -> [`Stack`] or diagnostics).
 
+pub mod build_paths;
 mod decode;
 pub mod diagnostics;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod node;
 pub mod patterns;
 pub mod span;
 mod suggest;
+pub mod targets;
 pub mod units;
 mod validate;
 pub mod variables;

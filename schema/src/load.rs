@@ -531,6 +531,9 @@ fn decode_service(
     };
     let image_key = m.key_span("image");
     let code_key = m.key_span("code");
+    // `build:` alone is a source on the Docker target; the AWS target says
+    // at plan time that it needs `image` (`crate::targets::aws`).
+    let build_key = m.key_span("build");
     match (image_key, code_key) {
         (Some(image), Some(code)) => d.error(SchemaError::ConflictingFields {
             context: format!("service `{name}`"),
@@ -541,7 +544,7 @@ fn decode_service(
             first_span: image.into(),
             second_span: code.into(),
         }),
-        (None, None) => d.error(SchemaError::MissingSource {
+        (None, None) if build_key.is_none() => d.error(SchemaError::MissingSource {
             service: name.to_string(),
             span: m.anchor().into(),
         }),

@@ -98,6 +98,8 @@ rules! {
         "`*` or an ARN");
     SOURCE_REPOSITORY = ("source repository URL", r"^https://(github\.com|bitbucket\.org)/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/?$",
         "`https://github.com/ORG/REPO` or `https://bitbucket.org/ORG/REPO`");
+    ENV_NAME = ("environment variable name", r"^[A-Za-z_][A-Za-z0-9_]*$",
+        "a letter or `_`, then letters, digits and `_` (`[A-Za-z_][A-Za-z0-9_]*`), e.g. `DATABASE_URL`");
     SINGLE_LINE = ("command", r"^[^\n\r]+$",
         "a single line");
     HEALTH_PATH = ("health check path", r"^/[^\s]*$",
@@ -125,5 +127,9 @@ mod tests {
         assert!(SECRET_ARN.matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:db"));
         assert!(SECRET_ARN.matches("arn:aws:ssm:us-east-1:111122223333:parameter/app/db"));
         assert!(REGION.matches("us-east-1") && REGION.matches("us-gov-west-1"));
+        assert!(ENV_NAME.matches("DATABASE_URL") && ENV_NAME.matches("_x1"));
+        for bad in ["", "A=B", "A B", "A\0B", "1A", "A-B", "A\nB"] {
+            assert!(!ENV_NAME.matches(bad), "{bad:?}");
+        }
     }
 }

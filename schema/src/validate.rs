@@ -112,6 +112,11 @@ pub(crate) fn validate(stack: &Stack, errors: &mut Vec<SchemaError>) {
     for (name, entry) in stack.services.iter() {
         v.service(name, &entry.value);
     }
+    for path in crate::build_paths::paths(stack) {
+        if let Some(reason) = crate::build_paths::lexical_problem(&path) {
+            v.push(crate::build_paths::outside(&path, reason));
+        }
+    }
     v.cycles();
 }
 
@@ -811,22 +816,29 @@ impl Validator<'_> {
             ("secret", &service.secrets),
         ] {
             for (key, entry) in map.iter() {
-                let reason = if key.is_empty() {
-                    Some("must not be empty")
+                let once = "rename it; each name is set once, in `env` or in `secrets`";
+                let reason = if let Some(reason) = env_name_problem(key) {
+                    let help = format!(
+                        "rename the key: an environment variable name is {}",
+                        patterns::ENV_NAME.help
+                    );
+                    Some((reason, help))
                 } else if key.starts_with("AWSAPPRUNNER") {
-                    Some("names starting with AWSAPPRUNNER are reserved by App Runner")
+                    Some((
+                        "names starting with AWSAPPRUNNER are reserved by App Runner".to_string(),
+                        once.to_string(),
+                    ))
                 } else if what == "secret" && service.env.contains_key(key) {
-                    Some("also set in `env`")
+                    Some(("also set in `env`".to_string(), once.to_string()))
                 } else {
                     None
                 };
-                if let Some(reason) = reason {
+                if let Some((reason, help)) = reason {
                     self.push(SchemaError::InvalidEnvName {
                         what: what.to_string(),
-                        name: key.clone(),
-                        reason: reason.to_string(),
-                        help: "rename it; each name is set once, in `env` or in `secrets`"
-                            .to_string(),
+                        name: key.escape_debug().to_string(),
+                        reason,
+                        help,
                         span: entry.key_span.into(),
                     });
                 }
@@ -1035,4 +1047,33 @@ fn name_reason(rule: &Rule, name: &str) -> String {
     } else {
         "must start with a letter or digit".to_string()
     }
+}
+
+/// What makes `name` unusable as an environment variable name (the
+/// process environment is `NAME=value` text, so `=`, NUL and spaces would
+/// change what the container sees), or `None` when it follows
+/// [`patterns::ENV_NAME`].
+fn env_name_problem(name: &str) -> Option<String> {
+    if patterns::ENV_NAME.matches(name) {
+        return None;
+    }
+    let Some(first) = name.chars().next() else {
+        return Some("must not be empty".to_string());
+    };
+    if first.is_ascii_digit() {
+        return Some("must not start with a digit".to_string());
+    }
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .unwrap_or(first);
+    Some(match bad {
+        '=' => "contains `=`, which ends a name in the process environment (the rest would become part of the value)".to_string(),
+        '\0' => "contains a NUL character, which no process environment can hold".to_string(),
+        c if c.is_whitespace() => "contains whitespace".to_string(),
+        c => format!(
+            "contains `{}`, which is not a letter, digit or `_`",
+            c.escape_debug()
+        ),
+    })
 }

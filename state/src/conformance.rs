@@ -14,9 +14,10 @@
 use std::fmt::Display;
 use std::time::Duration;
 
+use crate::batch::Batch;
 use crate::{
-    Journal, LockError, LockRequest, LockStatus, Outcome, PendingAction, PendingOp, Resource,
-    Snapshot, StateError, StateStore,
+    Entry, Journal, LockError, LockRequest, LockStatus, Outcome, PendingAction, PendingOp,
+    Resource, Snapshot, StateError, StateStore,
 };
 
 /// One named case: it gets two handles on one fresh, empty state.
@@ -57,6 +58,14 @@ pub fn cases<S: StateStore>() -> Vec<Case<S>> {
         (
             "pending_ops_survive_reopen",
             pending_ops_survive_reopen::<S>,
+        ),
+        (
+            "journal_batches_read_back_and_fold_keeps_the_state",
+            journal_batches_read_back_and_fold_keeps_the_state::<S>,
+        ),
+        (
+            "append_refuses_a_stale_generation",
+            append_refuses_a_stale_generation::<S>,
         ),
     ]
 }
@@ -381,4 +390,94 @@ pub fn pending_ops_survive_reopen<S: StateStore>(a: &S, b: &S) {
             .interrupted_message()
             .starts_with("interrupted while creating services.api")
     );
+}
+
+/// Batches of begins and completions (as an apply records them) read back
+/// from another handle after each one; folding keeps the state, serial
+/// included; a new journal opens on the same state.
+pub fn journal_batches_read_back_and_fold_keeps_the_state<S: StateStore>(a: &S, b: &S) {
+    ok(a.write(&sample_snapshot(), None), "first write");
+    let mut j = ok(Journal::open(a), "open");
+    let ops: Vec<PendingOp> = ["roles.a", "roles.b", "roles.c"]
+        .iter()
+        .map(|addr| ok(PendingOp::new(*addr, PendingAction::Create), "op"))
+        .collect();
+    let results = j.record(ops.iter().cloned().map(Entry::Begin).collect());
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(ok(b.read(), "read"), Some(j.snapshot().clone()));
+    for (i, op) in ops.iter().enumerate() {
+        let mut role = Resource::new(op.address.clone(), "role");
+        role.physical_id = Some(format!("arn:role/{i}"));
+        role.attributes = serde_json::json!({"i": i, "ratio": 0.1 * i as f64});
+        let outcome = if i == 1 {
+            Outcome::Failed
+        } else {
+            Outcome::Applied(role)
+        };
+        let results = j.record(vec![Entry::Complete(op.id.clone(), outcome)]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let stored = ok(b.read(), "read").unwrap_or_else(|| panic!("missing"));
+        assert_eq!(&stored, j.snapshot(), "read after batch {}", i + 2);
+    }
+    let before = j.snapshot().clone();
+    assert_eq!(before.serial, 5, "one serial per batch");
+    assert_eq!(before.resources.len(), 4);
+    assert!(before.pending.is_empty());
+    ok(j.fold(), "fold");
+    ok(b.fold(), "a second fold has nothing to do");
+    assert_eq!(ok(b.read(), "read after fold"), Some(before.clone()));
+    let finished = ok(j.finish(), "finish");
+    assert_eq!(finished, before);
+    let reopened = ok(Journal::open(b), "reopen");
+    assert_eq!(reopened.snapshot(), &before);
+    assert_eq!(reopened.generation(), Some(&before.generation()));
+}
+
+/// An append based on a generation that is no longer stored is refused and
+/// changes nothing, as a whole write would be.
+pub fn append_refuses_a_stale_generation<S: StateStore>(a: &S, b: &S) {
+    ok(a.write(&sample_snapshot(), None), "first write");
+    let mut first = ok(Journal::open(a), "open a");
+    let mut second = ok(Journal::open(b), "open b");
+    let op = |addr: &str| ok(PendingOp::new(addr, PendingAction::Create), "op");
+    let results = first.record(vec![Entry::Begin(op("roles.a"))]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let late = second.record(vec![Entry::Begin(op("roles.b"))]);
+    match late.as_slice() {
+        [Err(StateError::StaleSerial { .. })] => {}
+        other => panic!("expected state::stale_serial, got {other:?}"),
+    }
+    // A batch of another lineage, or one that skips a serial.
+    let stored = ok(b.read(), "read").unwrap_or_else(|| panic!("missing"));
+    assert_eq!(
+        &stored,
+        first.snapshot(),
+        "a refused append changed the state"
+    );
+    let mut foreign = stored.clone();
+    foreign.lineage = sample_snapshot().lineage;
+    foreign.serial += 1;
+    let batch = Batch {
+        lineage: foreign.lineage.clone(),
+        serial: foreign.serial,
+        entries: Vec::new(),
+    };
+    assert!(matches!(
+        b.append(&batch, &foreign, &stored.generation()),
+        Err(StateError::ForeignLineage { .. })
+    ));
+    let mut skipped = stored.clone();
+    skipped.serial = stored.serial + 1;
+    let mut expected = stored.generation();
+    expected.serial -= 1;
+    let batch = Batch {
+        lineage: skipped.lineage.clone(),
+        serial: skipped.serial,
+        entries: Vec::new(),
+    };
+    assert!(matches!(
+        b.append(&batch, &skipped, &expected),
+        Err(StateError::StaleSerial { .. })
+    ));
+    assert_eq!(ok(a.read(), "read"), Some(stored));
 }

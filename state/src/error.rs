@@ -193,6 +193,26 @@ pub enum StateError {
         #[source]
         source: io::Error,
     },
+    /// A line of the journal beside the state document is damaged (not the
+    /// last line, which a crash may cut short and is then ignored).
+    #[error("state journal at {location} is corrupt at line {line}: {detail}")]
+    JournalCorrupt {
+        /// Where the journal lives.
+        location: String,
+        /// The 1-based line (batch) number.
+        line: usize,
+        /// What is wrong, for humans.
+        detail: String,
+    },
+    /// The journal does not continue the state document beside it (another
+    /// lineage, or a document replaced since the journal was written).
+    #[error("state journal at {location} does not continue its state document: {detail}")]
+    JournalMismatch {
+        /// Where the journal lives.
+        location: String,
+        /// What does not match, for humans.
+        detail: String,
+    },
     /// A remote backend failed (for backends in other crates).
     #[error("state backend at {location} failed: {detail}")]
     Backend {
@@ -268,6 +288,8 @@ impl StateError {
             StateError::InvalidName { .. } => "state::invalid_name",
             StateError::Encode { .. } => "state::encode",
             StateError::Io { .. } => "state::io",
+            StateError::JournalCorrupt { .. } => "state::journal_corrupt",
+            StateError::JournalMismatch { .. } => "state::journal_mismatch",
             StateError::Backend { .. } => "state::backend",
         }
     }
@@ -325,6 +347,8 @@ impl StateError {
             | StateError::UnknownPendingOp { location, .. }
             | StateError::Encode { location, .. }
             | StateError::Io { location, .. }
+            | StateError::JournalCorrupt { location, .. }
+            | StateError::JournalMismatch { location, .. }
             | StateError::Backend { location, .. } => *location = f(location),
             StateError::InvalidName { .. } => {}
         }
@@ -392,6 +416,13 @@ impl StateError {
                 "Check that {location} and its directory exist, are readable and writable, and \
                  that the disk has room. A failed write leaves the previous state intact."
             ),
+            StateError::JournalCorrupt { .. } | StateError::JournalMismatch { .. } => {
+                "The journal holds changes made after the state document was written; apprun \
+                 will neither use nor remove it. Moving it aside makes the state forget those \
+                 changes (resources they created would exist without a record): inspect it \
+                 first. Do not edit state by hand."
+                    .to_owned()
+            }
             StateError::Backend { .. } => {
                 "Check the backend's connectivity and permissions, then retry.".to_owned()
             }

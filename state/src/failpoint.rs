@@ -19,6 +19,14 @@ pub const AFTER_TEMP_WRITE: &str = "state.after_temp_write";
 pub const BEFORE_RENAME: &str = "state.before_rename";
 /// After the rename, before the directory is synced.
 pub const AFTER_RENAME: &str = "state.after_rename";
+/// Half of a journal line is written (not synced): an abort here leaves a torn line.
+pub const JOURNAL_MID_APPEND: &str = "state.journal.mid_append";
+/// A whole journal line is written, before it is synced.
+pub const JOURNAL_BEFORE_SYNC: &str = "state.journal.before_sync";
+/// A journal line is durable, before the batch is answered.
+pub const JOURNAL_AFTER_SYNC: &str = "state.journal.after_sync";
+/// A fold wrote the document, before it removes the journal.
+pub const FOLD_BEFORE_REMOVE: &str = "state.fold.before_remove";
 /// After the OS lock is taken, before the holder record is written.
 pub const AFTER_LOCK: &str = "lock.after_lock";
 /// Before the holder record is removed and the OS lock released (T6 `before_unlock`).

@@ -2,14 +2,22 @@
 //! after it, each durably, so a crash at any point leaves a state that says
 //! what was interrupted (P4, P5).
 //!
-//! [`Journal`] keeps the current snapshot of one [`Storage`] and turns each
-//! change into one compare-and-swap write with the serial incremented.
-//! `begin` writes the pending operation; `complete` removes it and updates the
-//! resource record in the same atomic write. Owns the order of those writes.
+//! [`Journal`] keeps the current snapshot of one [`Storage`]. Each change
+//! is one compare-and-swap with the serial incremented: `begin` records the
+//! pending operation; `complete` removes it and updates the resource record
+//! in the same durable step. A batch of begins and completions
+//! ([`Journal::record`]) goes to [`Storage::append`]: a store with an
+//! append-only journal (the local store) stores just the batch, so an apply
+//! of N resources writes O(N) bytes, not the whole document per batch
+//! (O(N^2)); other stores write the whole document. The journal is folded
+//! into the document ([`Storage::fold`]) when it is opened (recovering what
+//! a crashed run left), finished ([`Journal::finish`]) or dropped, and by
+//! every whole write ([`Journal::update`]). Owns the order of those writes.
 //! Must never skip a write to save time: the journal is only as good as its
 //! durability. It does not take the lock: the caller holds a
 //! [`crate::LockGuard`] for the whole command.
 
+use crate::batch::Batch;
 use crate::error::StateError;
 use crate::integrity::verify_integrity;
 use crate::snapshot::{Generation, OpId, PendingOp, Resource, Snapshot};
@@ -36,61 +44,151 @@ pub enum Entry {
     Complete(OpId, Outcome),
 }
 
-/// Completes pending operation `id` in `snapshot` (no write).
-fn complete_in(
+/// Applies one entry to `snapshot` (no write), checking it as
+/// [`Journal::begin`] / [`Journal::complete`] would.
+pub(crate) fn apply_entry(
     snapshot: &mut Snapshot,
     location: &str,
-    id: &OpId,
-    outcome: Outcome,
+    entry: Entry,
 ) -> Result<(), StateError> {
-    let Some(op) = snapshot.pending_op(id).cloned() else {
+    apply_undoable(snapshot, location, entry).map(|_| ())
+}
+
+/// How to take back one applied entry, so that a batch is applied in place
+/// (O(batch), not a copy of the whole snapshot) and undone if its write fails.
+enum Undo {
+    /// A begin pushed a pending operation.
+    Begin,
+    /// A completion removed a pending operation and changed the records.
+    Complete(Box<CompleteUndo>),
+}
+
+/// What a completion did: removed the pending operation `op` from `index`,
+/// and changed the resource records as `resource` says.
+struct CompleteUndo {
+    index: usize,
+    op: PendingOp,
+    resource: ResourceUndo,
+}
+
+/// What a completion did to the resource records.
+enum ResourceUndo {
+    /// Nothing.
+    Unchanged,
+    /// Appended a new record.
+    Appended,
+    /// Replaced this record at this index.
+    Replaced(usize, Resource),
+    /// Removed this record from this index.
+    Removed(usize, Resource),
+}
+
+/// Applies one entry to `snapshot`, returning how to take it back.
+fn apply_undoable(
+    snapshot: &mut Snapshot,
+    location: &str,
+    entry: Entry,
+) -> Result<Undo, StateError> {
+    let (id, outcome) = match entry {
+        Entry::Begin(op) => {
+            snapshot.pending.push(op);
+            return Ok(Undo::Begin);
+        }
+        Entry::Complete(id, outcome) => (id, outcome),
+    };
+    let Some(index) = snapshot.pending.iter().position(|p| p.id == id) else {
         return Err(StateError::UnknownPendingOp {
             location: location.to_owned(),
             id: id.to_string(),
         });
     };
+    let address = snapshot.pending[index].address.clone();
     if let Outcome::Applied(r) = &outcome
-        && r.address != op.address
+        && r.address != address
     {
         return Err(StateError::InvalidRecord {
             location: location.to_owned(),
             address: r.address.clone(),
-            reason: format!("it completes operation {id} on {}", op.address),
+            reason: format!("it completes operation {id} on {address}"),
             backup: None,
         });
     }
-    snapshot.pending.retain(|p| &p.id != id);
-    match outcome {
-        Outcome::Applied(r) => snapshot.upsert(r),
-        Outcome::Deleted => {
-            snapshot.remove(&op.address);
+    let op = snapshot.pending.remove(index);
+    let position = snapshot.resources.iter().position(|r| r.address == address);
+    let resource = match (outcome, position) {
+        (Outcome::Applied(r), Some(i)) => {
+            ResourceUndo::Replaced(i, std::mem::replace(&mut snapshot.resources[i], r))
         }
-        Outcome::Failed => {}
+        (Outcome::Applied(r), None) => {
+            snapshot.resources.push(r);
+            ResourceUndo::Appended
+        }
+        (Outcome::Deleted, Some(i)) => ResourceUndo::Removed(i, snapshot.resources.remove(i)),
+        (Outcome::Deleted, None) | (Outcome::Failed, _) => ResourceUndo::Unchanged,
+    };
+    Ok(Undo::Complete(Box::new(CompleteUndo {
+        index,
+        op,
+        resource,
+    })))
+}
+
+/// Takes back what [`apply_undoable`] did (undo in reverse order).
+fn undo(snapshot: &mut Snapshot, undo: Undo) {
+    match undo {
+        Undo::Begin => {
+            snapshot.pending.pop();
+        }
+        Undo::Complete(complete) => {
+            let CompleteUndo {
+                index,
+                op,
+                resource,
+            } = *complete;
+            match resource {
+                ResourceUndo::Unchanged => {}
+                ResourceUndo::Appended => {
+                    snapshot.resources.pop();
+                }
+                ResourceUndo::Replaced(i, r) => snapshot.resources[i] = r,
+                ResourceUndo::Removed(i, r) => snapshot.resources.insert(i, r),
+            }
+            snapshot.pending.insert(index, op);
+        }
     }
-    Ok(())
 }
 
 /// A writer's view of one state: the last snapshot it read or wrote.
+///
+/// Dropping it folds the batches it appended into the document (as
+/// [`Journal::finish`] does, but a failure is only logged: the state is
+/// durable either way, and the next [`Journal::open`] folds it).
 #[derive(Debug)]
 pub struct Journal<'s, S: Storage + ?Sized> {
     store: &'s S,
     snapshot: Snapshot,
     stored: Option<Generation>,
+    /// Batches were appended since the last fold.
+    unfolded: bool,
 }
 
 impl<'s, S: Storage + ?Sized> Journal<'s, S> {
-    /// Reads the state (or starts a fresh one, written on the first change).
+    /// Folds a journal a crashed run left (recovery), then reads the state
+    /// (or starts a fresh one, written on the first change).
     pub fn open(store: &'s S) -> Result<Self, StateError> {
+        store.fold()?;
         Ok(match store.read()? {
             Some(snapshot) => Journal {
                 store,
                 stored: Some(snapshot.generation()),
                 snapshot,
+                unfolded: false,
             },
             None => Journal {
                 store,
                 snapshot: Snapshot::fresh()?,
                 stored: None,
+                unfolded: false,
             },
         })
     }
@@ -112,7 +210,7 @@ impl<'s, S: Storage + ?Sized> Journal<'s, S> {
 
     /// Durably records that `op` is about to run. Call before the mutating call.
     pub fn begin(&mut self, op: PendingOp) -> Result<(), StateError> {
-        self.change(|s| s.pending.push(op))
+        self.record(vec![Entry::Begin(op)]).pop().unwrap_or(Ok(()))
     }
 
     /// Durably records the outcome of pending operation `id` and removes it, in
@@ -123,40 +221,62 @@ impl<'s, S: Storage + ?Sized> Journal<'s, S> {
             .unwrap_or(Ok(()))
     }
 
-    /// Records several begins and completions in ONE atomic write (the apply
+    /// Records several begins and completions in ONE durable step (the apply
     /// loop batches the entries that arrive together, so many concurrent
-    /// changes cost one fsync instead of one each). Each entry is checked as
-    /// `begin`/`complete` would check it; one result per entry, in order. An
-    /// entry that fails its check is left out; a failed write fails them all.
+    /// changes cost one fsync instead of one each): one [`Storage::append`]
+    /// of a [`Batch`], or the first write of a fresh state. Each entry is
+    /// checked as `begin`/`complete` would check it; one result per entry,
+    /// in order. An entry that fails its check is left out; a failed write
+    /// fails them all.
     pub fn record(&mut self, entries: Vec<Entry>) -> Vec<Result<(), StateError>> {
         let location = self.store.location();
-        let mut next = self.snapshot.clone();
         let mut results: Vec<Result<(), StateError>> = Vec::with_capacity(entries.len());
+        let mut applied = Vec::with_capacity(entries.len());
+        let mut undos = Vec::with_capacity(entries.len());
         for entry in entries {
-            results.push(match entry {
-                Entry::Begin(op) => {
-                    next.pending.push(op);
-                    Ok(())
-                }
-                Entry::Complete(id, outcome) => complete_in(&mut next, &location, &id, outcome),
-            });
+            results.push(
+                match apply_undoable(&mut self.snapshot, &location, entry.clone()) {
+                    Ok(u) => {
+                        undos.push(u);
+                        applied.push(entry);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
+            );
         }
         // Every entry that applied changed the snapshot (a begin adds a
         // pending operation, a completion removes one): write unless none did.
-        if results.iter().all(Result::is_err) {
+        if applied.is_empty() {
             return results;
         }
-        next.serial = self.snapshot.serial + 1;
-        let written = verify_integrity(&next)
+        self.snapshot.serial += 1;
+        let next = &self.snapshot;
+        let written = verify_integrity(next)
             .map_err(|v| StateError::from_violation(&location, None, v))
-            .and_then(|()| self.store.write(&next, self.stored.as_ref()));
+            .and_then(|()| match &self.stored {
+                Some(expected) => {
+                    let batch = Batch {
+                        lineage: next.lineage.clone(),
+                        serial: next.serial,
+                        entries: applied,
+                    };
+                    self.store.append(&batch, next, expected).map(|()| true)
+                }
+                None => self.store.write(next, None).map(|()| false),
+            });
         match written {
-            Ok(()) => {
-                self.stored = Some(next.generation());
-                self.snapshot = next;
+            Ok(appended) => {
+                self.unfolded |= appended;
+                self.stored = Some(self.snapshot.generation());
                 results
             }
             Err(error) => {
+                // Nothing was stored: back to the snapshot as it was.
+                self.snapshot.serial -= 1;
+                for u in undos.into_iter().rev() {
+                    undo(&mut self.snapshot, u);
+                }
                 let message = error.to_string();
                 let mut first = Some(error);
                 results
@@ -196,13 +316,108 @@ impl<'s, S: Storage + ?Sized> Journal<'s, S> {
         verify_integrity(&next)
             .map_err(|v| StateError::from_violation(&self.store.location(), None, v))?;
         self.store.write(&next, self.stored.as_ref())?;
+        // A whole write holds everything the journal did: it is folded.
+        self.unfolded = false;
         self.stored = Some(next.generation());
         self.snapshot = next;
         Ok(())
     }
 
-    /// The current snapshot, consuming the journal.
+    /// Folds the batches appended so far into the document. The state (and
+    /// its generation) stays the same; only where it is kept changes.
+    pub fn fold(&mut self) -> Result<(), StateError> {
+        if self.unfolded {
+            self.unfolded = false;
+            if let Err(e) = self.store.fold() {
+                self.unfolded = true;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds (see [`Journal::fold`]) and returns the current snapshot: the
+    /// end of a run that wrote through this journal.
+    pub fn finish(mut self) -> Result<Snapshot, StateError> {
+        let folded = self.fold();
+        // Tried once: dropping `self` does not try again.
+        self.unfolded = false;
+        folded?;
+        Ok(self.snapshot.clone())
+    }
+
+    /// The current snapshot, consuming the journal (which folds as on drop).
     pub fn into_snapshot(self) -> Snapshot {
-        self.snapshot
+        self.snapshot.clone()
+    }
+}
+
+impl<S: Storage + ?Sized> Drop for Journal<'_, S> {
+    fn drop(&mut self) {
+        if let Err(e) = self.fold() {
+            tracing::warn!(
+                "could not fold the state journal into {}: {e}; the state is intact and the \
+                 next run that writes it folds it",
+                self.store.location()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::secret_digest::DigestKey;
+    use crate::snapshot::{Lineage, PendingAction};
+
+    fn op(id: &str, address: &str, action: PendingAction) -> PendingOp {
+        PendingOp {
+            id: OpId::new(id),
+            address: address.to_owned(),
+            action,
+            started_at: "2026-01-01T00:00:00Z".to_owned(),
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn undoing_a_batch_in_reverse_restores_the_snapshot_exactly() {
+        let mut s = Snapshot::with_identity(Lineage::new("l"), DigestKey::from_bytes([1; 32]));
+        for a in ["roles.a", "roles.b", "roles.c"] {
+            s.resources.push(Resource::new(a, "role"));
+        }
+        s.pending = vec![
+            op("u", "roles.b", PendingAction::Update),
+            op("d", "roles.a", PendingAction::Delete),
+            op("f", "roles.c", PendingAction::Update),
+            op("n", "roles.new", PendingAction::Create),
+        ];
+        let before = s.clone();
+        let mut changed = Resource::new("roles.b", "role");
+        changed.physical_id = Some("arn:b".to_owned());
+        let entries = vec![
+            Entry::Begin(op("x", "roles.x", PendingAction::Create)),
+            Entry::Complete(OpId::new("u"), Outcome::Applied(changed)),
+            Entry::Complete(OpId::new("d"), Outcome::Deleted),
+            Entry::Complete(OpId::new("f"), Outcome::Failed),
+            Entry::Complete(
+                OpId::new("n"),
+                Outcome::Applied(Resource::new("roles.new", "role")),
+            ),
+            Entry::Complete(OpId::new("x"), Outcome::Deleted),
+        ];
+        let mut undos = Vec::new();
+        for e in entries {
+            undos.push(apply_undoable(&mut s, "mem", e).unwrap());
+        }
+        assert!(s.pending.is_empty());
+        let addresses: Vec<&str> = s.resources.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(addresses, ["roles.b", "roles.c", "roles.new"]);
+        assert_eq!(s.resources[0].physical_id.as_deref(), Some("arn:b"));
+        for u in undos.into_iter().rev() {
+            undo(&mut s, u);
+        }
+        assert_eq!(s, before);
     }
 }

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `<stack>.<target>.state.json` | the state document ([`crate::format`]) |
 //! | `<stack>.<target>.state.json.backup` | the previous version, written before every replace |
+//! | `<stack>.<target>.state.json.journal` | batches appended since the document was written ([`crate::batch`]), one line each; folded into the document and removed |
 //! | `<stack>.<target>.state.json.lock` | empty; the OS lock (`File::try_lock`) for commands that write |
 //! | `<stack>.<target>.state.json.lock.json` | the holder record ([`LockInfo`]) while the lock is held |
 //! | `<stack>.<target>.state.json.write-lock` | empty; an OS lock held only for the moment of a compare-and-swap |
@@ -15,8 +16,27 @@
 //! A write: take the write-lock, read and verify the current state, compare
 //! lineage and serial with the caller's expectation, write a temporary file
 //! and fsync it, write the backup from the current bytes (atomically too),
-//! rename the temporary file onto the state, fsync the directory. A crash at
-//! any point leaves the old or the new state, both complete.
+//! rename the temporary file onto the state, fsync the directory, remove the
+//! journal if there is one (the new document contains it). A crash at any
+//! point leaves the old or the new state, both complete.
+//!
+//! The journal (decision, issue 16): an apply's batches ([`Storage::append`])
+//! are appended to the journal file, one line per batch, and synced before
+//! the batch is answered, instead of rewriting the whole document per batch
+//! (O(N) bytes per apply instead of O(N^2)). The compare-and-swap of an
+//! append compares the document's and the journal's size, time and inode
+//! with what this store last left there, and reads and replays them only
+//! when something else changed them. A read replays the journal onto the
+//! document in memory and writes nothing. A fold ([`Storage::fold`]: at the
+//! end of an apply and when the next writer opens the state) writes the
+//! replayed state as the document (same lineage and serial) and then
+//! removes the journal; a crash in between leaves a journal whose batches
+//! the document already holds, which reads ignore and the next write
+//! removes. A last line without its newline, or one that does not decode,
+//! is a write cut short: it was never acknowledged, reads ignore it and the
+//! next append cuts it off. Any other bad line, or a journal that does not
+//! continue its document, is refused (`state::journal_corrupt`,
+//! `state::journal_mismatch`).
 //!
 //! Stale locks (decision): the kernel releases an OS lock when its holder
 //! dies, so the OS lock is the truth and the JSON record is only a label. A
@@ -37,13 +57,14 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use crate::batch::{self, Batch};
 use crate::error::{LockError, StateError};
 use crate::failpoint;
 #[cfg(feature = "failpoints")]
 use crate::failpoint::{FailAction, FailPoints};
-use crate::format::decode;
+use crate::format::{decode, encode};
 use crate::lock::{LockGuard, LockInfo, LockRelease, LockRequest, LockStatus, StaleLock};
 use crate::lock_wait::{LockAttempt, wait_for_lock};
 use crate::snapshot::{Generation, Snapshot};
@@ -57,12 +78,54 @@ pub struct LocalStore {
     /// write whose file still holds exactly those bytes skips decoding them
     /// again (the compare-and-swap still compares the bytes on disk).
     last_written: Arc<Mutex<Option<Written>>>,
+    /// What the files held when this store last appended a batch, so the
+    /// next append's compare-and-swap reads nothing it does not have to.
+    last_appended: Arc<Mutex<Option<Tail>>>,
     #[cfg(feature = "failpoints")]
     failpoints: FailPoints,
 }
 
 /// A document's bytes and the generation they hold.
 type Written = (Vec<u8>, Generation);
+
+/// What identifies one version of a file without reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// Device and inode: a file replaced by a rename is another file.
+    #[cfg(unix)]
+    file: (u64, u64),
+}
+
+/// The document and journal as an append left them, and the generation
+/// they hold together.
+#[derive(Clone, Debug)]
+struct Tail {
+    document: Fingerprint,
+    journal: Fingerprint,
+    generation: Generation,
+}
+
+/// Everything stored: the document's bytes, what the journal holds, and the
+/// state they make together.
+#[derive(Default)]
+struct Stored {
+    document: Option<Vec<u8>>,
+    journal: Option<JournalFile>,
+    state: Option<Snapshot>,
+}
+
+/// The journal file as read.
+struct JournalFile {
+    /// Its size.
+    len: u64,
+    /// How many leading bytes to keep when appending: its complete
+    /// batches, or 0 when the document holds them all already.
+    keep: u64,
+    /// How many batches it adds to the document.
+    applied: usize,
+}
 
 /// An I/O failure at a path, before it becomes a [`StateError`] or [`LockError`].
 struct IoFail {
@@ -134,6 +197,7 @@ impl LocalStore {
         LocalStore {
             path: path.into(),
             last_written: Arc::new(Mutex::new(None)),
+            last_appended: Arc::new(Mutex::new(None)),
             #[cfg(feature = "failpoints")]
             failpoints: FailPoints::from_env(),
         }
@@ -190,6 +254,11 @@ impl LocalStore {
     /// The previous version of the state file.
     pub fn backup_path(&self) -> PathBuf {
         self.sibling(".backup")
+    }
+
+    /// The journal: batches appended since the document was last written.
+    pub fn journal_path(&self) -> PathBuf {
+        self.sibling(".journal")
     }
 
     /// The file the OS lock is taken on.
@@ -260,6 +329,156 @@ impl LocalStore {
             },
             Err(e) => Err(IoFail::at(&self.path, "read")(e).into()),
         }
+    }
+
+    /// Reads the journal (first: a fold that runs meanwhile then makes it
+    /// stale, never lost) and the document, and replays one onto the other.
+    fn read_stored(&self) -> Result<Stored, StateError> {
+        let journal_path = self.journal_path();
+        let journal = match fs::read(&journal_path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(IoFail::at(&journal_path, "read")(e).into()),
+        };
+        let Some((document, snapshot)) = self.read_current()? else {
+            return match journal {
+                Some(_) => Err(StateError::Missing {
+                    location: self.location(),
+                    detail: "the file is gone but its journal remains".to_owned(),
+                    backup: self.backup_location(),
+                }),
+                None => Ok(Stored::default()),
+            };
+        };
+        let Some(journal) = journal else {
+            return Ok(Stored {
+                document: Some(document),
+                journal: None,
+                state: Some(snapshot),
+            });
+        };
+        let location = journal_path.display().to_string();
+        let scan = batch::scan(&journal, &location)?;
+        if let Some(why) = &scan.torn {
+            tracing::info!(
+                "ignoring the end of {location}: {why} (an append cut short, never acknowledged)"
+            );
+        }
+        let replayed = batch::replay(snapshot, scan.batches, &location)?;
+        Ok(Stored {
+            document: Some(document),
+            journal: Some(JournalFile {
+                len: journal.len() as u64,
+                keep: if replayed.stale {
+                    0
+                } else {
+                    scan.good_len as u64
+                },
+                applied: replayed.applied,
+            }),
+            state: Some(replayed.snapshot),
+        })
+    }
+
+    /// Whether the journal file exists.
+    fn has_journal(&self) -> Result<bool, IoFail> {
+        let path = self.journal_path();
+        path.try_exists().map_err(IoFail::at(&path, "look for"))
+    }
+
+    /// Takes the write-lock, held for the moment of one write, append or fold.
+    fn write_lock(&self) -> Result<File, IoFail> {
+        let path = self.write_lock_path();
+        let file = self.open_lock_file(&path)?;
+        file.lock().map_err(IoFail::at(&path, "lock"))?;
+        Ok(file)
+    }
+
+    /// Replaces the document with `bytes` (holding `generation`), keeping
+    /// `old`, the current document, as the backup. Under the write-lock.
+    fn replace_document(
+        &self,
+        dir: &Path,
+        bytes: Vec<u8>,
+        old: Option<&[u8]>,
+        generation: Generation,
+    ) -> Result<(), StateError> {
+        *self
+            .last_appended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+        let tmp = write_temp(&self.path, &bytes)?;
+        let replaced = (|| {
+            self.fail_point(failpoint::AFTER_TEMP_WRITE, &tmp)?;
+            if let Some(old) = old {
+                self.keep_backup(dir, old)?;
+            }
+            self.fail_point(failpoint::BEFORE_RENAME, &tmp)?;
+            fs::rename(&tmp, &self.path)
+                .map_err(IoFail::at(&self.path, "rename a temporary file onto"))?;
+            self.fail_point(failpoint::AFTER_RENAME, &self.path)?;
+            sync_dir(dir)
+        })();
+        let mut last = self
+            .last_written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *last = match &replaced {
+            Ok(()) => Some((bytes, generation)),
+            Err(_) => None,
+        };
+        drop(last);
+        if replaced.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        Ok(replaced?)
+    }
+
+    /// Removes the journal once the document holds it. Under the write-lock.
+    fn remove_journal(&self, dir: &Path) -> Result<(), IoFail> {
+        let path = self.journal_path();
+        self.fail_point(failpoint::FOLD_BEFORE_REMOVE, &path)?;
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(IoFail::at(&path, "remove")(e)),
+        }
+    }
+
+    /// Appends `line` to the journal, which holds `len` bytes of which the
+    /// first `keep` are kept, and syncs it. Under the write-lock.
+    fn append_line(&self, line: &[u8], len: Option<u64>, keep: u64) -> Result<(), IoFail> {
+        let path = self.journal_path();
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(IoFail::at(&path, "open"))?;
+        if len.is_some_and(|len| len > keep) {
+            // A torn line, or batches the document already holds.
+            file.set_len(keep)
+                .and_then(|()| file.sync_data())
+                .map_err(IoFail::at(&path, "cut the unused end of"))?;
+        }
+        let written = (|| {
+            let (first, second) = line.split_at(line.len() / 2);
+            file.write_all(first)
+                .map_err(IoFail::at(&path, "append to"))?;
+            self.fail_point(failpoint::JOURNAL_MID_APPEND, &path)?;
+            file.write_all(second)
+                .map_err(IoFail::at(&path, "append to"))?;
+            self.fail_point(failpoint::JOURNAL_BEFORE_SYNC, &path)?;
+            file.sync_data().map_err(IoFail::at(&path, "sync"))?;
+            if len.is_none() {
+                sync_dir(&self.dir())?;
+            }
+            self.fail_point(failpoint::JOURNAL_AFTER_SYNC, &path)
+        })();
+        if written.is_err() {
+            // The batch is refused: leave no part of it behind.
+            let _ = file.set_len(keep).and_then(|()| file.sync_data());
+        }
+        written
     }
 
     /// The stored document's bytes and generation. The bytes are decoded
@@ -431,7 +650,7 @@ impl Storage for LocalStore {
     }
 
     fn read(&self) -> Result<Option<Snapshot>, StateError> {
-        Ok(self.read_current()?.map(|(_, s)| s))
+        Ok(self.read_stored()?.state)
     }
 
     fn write(&self, snapshot: &Snapshot, expected: Option<&Generation>) -> Result<(), StateError> {
@@ -439,49 +658,143 @@ impl Storage for LocalStore {
         let bytes = crate::store::prepare_write(snapshot, expected, &location)?;
 
         let dir = self.dir();
-        let write_lock_path = self.write_lock_path();
-        let write_lock = self.open_lock_file(&write_lock_path)?;
-        write_lock
-            .lock()
-            .map_err(IoFail::at(&write_lock_path, "lock"))?;
+        let write_lock = self.write_lock()?;
         self.remove_stale_temps();
 
-        let current = self.current_generation()?;
+        let journal = self.has_journal()?;
+        let (old, stored) = if journal {
+            let stored = self.read_stored()?;
+            (stored.document, stored.state.map(|s| s.generation()))
+        } else {
+            self.current_generation()?.unzip()
+        };
         crate::store::check_stored(
-            &self.location(),
-            current.as_ref().map(|(_, g)| g),
+            &location,
+            stored.as_ref(),
             &snapshot.lineage,
             expected,
             self.backup_location(),
         )?;
-
-        let tmp = write_temp(&self.path, &bytes)?;
-        let replaced = (|| {
-            self.fail_point(failpoint::AFTER_TEMP_WRITE, &tmp)?;
-            if let Some((old, _)) = &current {
-                self.keep_backup(&dir, old)?;
-            }
-            self.fail_point(failpoint::BEFORE_RENAME, &tmp)?;
-            fs::rename(&tmp, &self.path)
-                .map_err(IoFail::at(&self.path, "rename a temporary file onto"))?;
-            self.fail_point(failpoint::AFTER_RENAME, &self.path)?;
-            sync_dir(&dir)
-        })();
-        let mut last = self
-            .last_written
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *last = match &replaced {
-            Ok(()) => Some((bytes, snapshot.generation())),
-            Err(_) => None,
-        };
-        drop(last);
-        if replaced.is_err() {
-            let _ = fs::remove_file(&tmp);
+        self.replace_document(&dir, bytes, old.as_deref(), snapshot.generation())?;
+        if journal && let Err(e) = self.remove_journal(&dir) {
+            // The write stands: the document holds every batch, so reads
+            // ignore the journal and the next write removes it.
+            tracing::warn!("{}", StateError::from(e));
         }
         drop(write_lock);
-        Ok(replaced?)
+        Ok(())
     }
+
+    fn append(
+        &self,
+        batch: &Batch,
+        next: &Snapshot,
+        expected: &Generation,
+    ) -> Result<(), StateError> {
+        let location = self.location();
+        crate::store::check_next(next, Some(expected), &location)?;
+        if batch.lineage != next.lineage || batch.serial != next.serial {
+            return Err(StateError::Encode {
+                location,
+                detail: format!(
+                    "batch {} of lineage {} does not make {}",
+                    batch.serial,
+                    batch.lineage,
+                    next.generation()
+                ),
+            });
+        }
+        let journal_path = self.journal_path();
+        let line = batch::encode(batch, &journal_path.display().to_string())?;
+
+        let write_lock = self.write_lock()?;
+        let document = fingerprint(&self.path)?;
+        let journal = fingerprint(&journal_path)?;
+        let known = self
+            .last_appended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|t| Some(&t.document) == document.as_ref())
+            .filter(|t| Some(&t.journal) == journal.as_ref())
+            .map(|t| t.generation.clone());
+        let (stored, len, keep) = match known {
+            Some(generation) => {
+                let len = journal.as_ref().map(|j| j.len);
+                (Some(generation), len, len.unwrap_or(0))
+            }
+            None => {
+                let stored = self.read_stored()?;
+                let len = stored.journal.as_ref().map(|j| j.len);
+                let keep = stored.journal.as_ref().map_or(0, |j| j.keep);
+                (stored.state.map(|s| s.generation()), len, keep)
+            }
+        };
+        crate::store::check_stored(
+            &location,
+            stored.as_ref(),
+            &next.lineage,
+            Some(expected),
+            self.backup_location(),
+        )?;
+        let appended = self.append_line(&line, len, keep);
+        let mut last = self
+            .last_appended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *last = match (&appended, document, fingerprint(&journal_path)) {
+            (Ok(()), Some(document), Ok(Some(journal))) => Some(Tail {
+                document,
+                journal,
+                generation: next.generation(),
+            }),
+            _ => None,
+        };
+        drop(last);
+        drop(write_lock);
+        Ok(appended?)
+    }
+
+    fn fold(&self) -> Result<(), StateError> {
+        if !self.has_journal()? {
+            return Ok(());
+        }
+        let dir = self.dir();
+        let write_lock = self.write_lock()?;
+        self.remove_stale_temps();
+        let stored = self.read_stored()?;
+        let (Some(journal), Some(state)) = (stored.journal, stored.state) else {
+            // Folded by another writer meanwhile.
+            return Ok(());
+        };
+        if journal.applied > 0 {
+            let bytes = encode(&state, &self.location())?;
+            self.replace_document(&dir, bytes, stored.document.as_deref(), state.generation())?;
+        }
+        self.remove_journal(&dir)?;
+        drop(write_lock);
+        Ok(())
+    }
+}
+
+/// The fingerprint of the file at `path`, or `None` if there is none.
+fn fingerprint(path: &Path) -> Result<Option<Fingerprint>, IoFail> {
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(IoFail::at(path, "look at")(e)),
+    };
+    #[cfg(unix)]
+    let file = {
+        use std::os::unix::fs::MetadataExt as _;
+        (meta.dev(), meta.ino())
+    };
+    Ok(Some(Fingerprint {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        #[cfg(unix)]
+        file,
+    }))
 }
 
 impl Locker for LocalStore {

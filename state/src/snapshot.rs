@@ -138,6 +138,12 @@ pub struct Resource {
     pub outputs: BTreeMap<String, serde_json::Value>,
     /// Addresses this resource depends on; each must have a record.
     pub dependencies: Vec<String>,
+    /// Set when the resource exists but its create did not finish (a
+    /// follow-up call failed, or the run stopped after the resource was
+    /// made): why, in a sentence. The next apply finishes it; destroy
+    /// deletes it. Terraform calls such a resource "tainted".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 impl Resource {
@@ -150,6 +156,7 @@ impl Resource {
             attributes: serde_json::Value::Null,
             outputs: BTreeMap::new(),
             dependencies: Vec::new(),
+            incomplete: None,
         }
     }
 }

@@ -1,13 +1,14 @@
 //! The storage interfaces every backend implements, split like Terraform's
 //! statemgr: [`Storage`] (read and compare-and-swap write of whole
-//! snapshots) and [`Locker`] (an exclusive lock with a holder record), joined
-//! as [`StateStore`].
+//! snapshots, plus the journal's batches: append and fold) and [`Locker`]
+//! (an exclusive lock with a holder record), joined as [`StateStore`].
 //!
 //! API boundary: these traits are implemented by the local store here and by
 //! the S3 store in apprun-aws, and both run [`crate::conformance`]. They must
 //! never mention file-system types, and are synchronous (call them from
 //! `spawn_blocking` in async code).
 
+use crate::batch::Batch;
 use crate::error::{LockError, StateError};
 use crate::lock::{LockGuard, LockRequest, LockStatus};
 use crate::snapshot::{Generation, Lineage, Snapshot};
@@ -19,7 +20,8 @@ pub trait Storage: Send + Sync {
 
     /// The stored snapshot, fully verified (checksum, version, integrity), or
     /// `None` if nothing was ever stored. A state that fails a check is an
-    /// error, never `None`.
+    /// error, never `None`. Batches appended and not yet folded are applied
+    /// in memory: a read never writes.
     fn read(&self) -> Result<Option<Snapshot>, StateError>;
 
     /// Stores `snapshot` if and only if the stored state is still `expected`
@@ -36,8 +38,35 @@ pub trait Storage: Send + Sync {
     ///
     /// The write is atomic: a reader sees the old or the new snapshot, never
     /// a mix, even if the process dies during the write. Backends keep the
-    /// previous version as a backup where they can.
+    /// previous version as a backup where they can. A backend with a journal
+    /// removes it after the write: the new document contains its batches.
     fn write(&self, snapshot: &Snapshot, expected: Option<&Generation>) -> Result<(), StateError>;
+
+    /// Durably records one journal batch: `batch` applied to the stored
+    /// state (which must still be `expected`) gives `next`, whose lineage and
+    /// serial are the batch's (`expected.serial + 1`). Refuses as
+    /// [`Storage::write`] does; afterwards [`Storage::read`] returns `next`.
+    ///
+    /// A backend with an append-only journal stores only the batch (O(batch)
+    /// bytes) and folds it later ([`Storage::fold`]); the default writes
+    /// `next` whole.
+    fn append(
+        &self,
+        batch: &Batch,
+        next: &Snapshot,
+        expected: &Generation,
+    ) -> Result<(), StateError> {
+        let _ = batch;
+        self.write(next, Some(expected))
+    }
+
+    /// Folds the appended batches into the document and removes them: the
+    /// state [`Storage::read`] returns, lineage and serial included, does
+    /// not change. Safe to call at any time, by any writer; nothing to do
+    /// when there is no journal (and for the default, which never has one).
+    fn fold(&self) -> Result<(), StateError> {
+        Ok(())
+    }
 }
 
 /// An exclusive lock on a state, naming its holder.
@@ -64,14 +93,25 @@ pub trait StateStore: Storage + Locker {}
 impl<T: Storage + Locker + ?Sized> StateStore for T {}
 
 /// The checks every backend makes before a compare-and-swap write, and the
-/// bytes to write: the new snapshot must continue `expected` (same lineage,
-/// a higher serial; a first write has serial > 0), pass the integrity check,
-/// and encode. Backends then compare `expected` with what is stored.
+/// bytes to write: the new snapshot must continue `expected` (see
+/// [`check_next`]) and encode. Backends then compare `expected` with what
+/// is stored.
 pub fn prepare_write(
     snapshot: &Snapshot,
     expected: Option<&Generation>,
     location: &str,
 ) -> Result<Vec<u8>, StateError> {
+    check_next(snapshot, expected, location)?;
+    crate::format::encode(snapshot, location)
+}
+
+/// Whether `snapshot` may be stored over `expected`: same lineage, a higher
+/// serial (a first write has serial > 0), and it passes the integrity check.
+pub fn check_next(
+    snapshot: &Snapshot,
+    expected: Option<&Generation>,
+    location: &str,
+) -> Result<(), StateError> {
     match expected {
         Some(e) if snapshot.lineage != e.lineage => {
             return Err(StateError::ForeignLineage {
@@ -97,8 +137,7 @@ pub fn prepare_write(
         _ => {}
     }
     crate::integrity::verify_integrity(snapshot)
-        .map_err(|v| StateError::from_violation(location, None, v))?;
-    crate::format::encode(snapshot, location)
+        .map_err(|v| StateError::from_violation(location, None, v))
 }
 
 /// The compare half of every backend's compare-and-swap: what is stored

@@ -79,13 +79,22 @@ fn journal_child(store: &LocalStore, point: &str) {
     match point {
         "before_begin" => {}
         "after_begin" | "abort_in_begin_write" => journal.begin(op).unwrap(),
-        "after_complete" => {
+        "after_complete" | "finish" => {
             journal.begin(op.clone()).unwrap();
             let mut api = Resource::new("services.api", "service");
             api.physical_id = Some("arn:aws:apprunner:us-east-1:1:service/api/1".into());
             api.dependencies = vec!["repositories.web".into()];
             journal.complete(&op.id, Outcome::Applied(api)).unwrap();
+            if point == "finish" {
+                journal.finish().unwrap();
+                say("ready");
+                std::thread::sleep(Duration::from_secs(120));
+                std::process::exit(3);
+            }
         }
+        "update" => journal
+            .update(|s| s.upsert(Resource::new("roles.extra", "role")))
+            .unwrap(),
         other => panic!("unknown child role {other}"),
     }
     say("ready");
@@ -212,6 +221,7 @@ fn prepared_state(dir: &Path) -> LocalStore {
         }
     })
     .unwrap();
+    drop(j);
     store
 }
 
@@ -267,10 +277,20 @@ fn assert_recovers(store: &LocalStore, pid: u32, pending: &[&str], resources: &[
         "{stale}"
     );
     drop(guard);
-    // Stale temporary files (if any) do not stop the next write.
+    // Recovery: the next writer folds whatever the journal holds into the
+    // document and removes the journal; the state is the one read above.
     let mut j = Journal::open(store).unwrap();
+    assert!(!store.journal_path().exists(), "the journal is folded");
+    assert_eq!(document_alone(store), snap, "the document holds it all");
+    // Stale temporary files (if any) do not stop the next write.
     j.update(|s| s.upsert(Resource::new("roles.next", "role")))
         .unwrap();
+}
+
+/// The state the document holds on its own, without the journal.
+fn document_alone(store: &LocalStore) -> apprun_state::Snapshot {
+    let bytes = std::fs::read(store.path()).unwrap();
+    apprun_state::format::decode(&bytes, "state", None).unwrap()
 }
 
 #[test]
@@ -303,12 +323,58 @@ fn sigkill_after_complete_leaves_the_record_and_no_pending_op() {
 }
 
 #[test]
-fn abort_mid_begin_write_keeps_the_previous_state() {
+fn abort_mid_begin_append_leaves_a_torn_line_that_is_never_used() {
     let dir = tempfile::tempdir().unwrap();
     let store = prepared_state(dir.path());
     let before = std::fs::read(store.path()).unwrap();
     let pid = crash_child_at(
-        "abort_in_begin_write",
+        "after_begin",
+        dir.path(),
+        &store,
+        Some("state.journal.mid_append=abort"),
+    );
+    assert_eq!(
+        std::fs::read(store.path()).unwrap(),
+        before,
+        "the document is untouched"
+    );
+    let journal = std::fs::read(store.journal_path()).unwrap();
+    assert!(
+        !journal.is_empty() && !journal.ends_with(b"\n"),
+        "half a line was left: {:?}",
+        String::from_utf8_lossy(&journal)
+    );
+    // The begin was never acknowledged: no pending operation.
+    assert_recovers(&store, pid, &[], &["repositories.web"]);
+}
+
+#[test]
+fn abort_right_after_the_begin_is_synced_keeps_the_pending_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = prepared_state(dir.path());
+    let before = std::fs::read(store.path()).unwrap();
+    let pid = crash_child_at(
+        "after_begin",
+        dir.path(),
+        &store,
+        Some("state.journal.after_sync=abort"),
+    );
+    assert_eq!(std::fs::read(store.path()).unwrap(), before);
+    assert_recovers(
+        &store,
+        pid,
+        &["interrupted while creating services.api"],
+        &["repositories.web"],
+    );
+}
+
+#[test]
+fn abort_mid_document_write_keeps_the_previous_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = prepared_state(dir.path());
+    let before = std::fs::read(store.path()).unwrap();
+    let pid = crash_child_at(
+        "update",
         dir.path(),
         &store,
         Some("state.after_temp_write=abort"),
@@ -322,23 +388,63 @@ fn abort_mid_begin_write_keeps_the_previous_state() {
 }
 
 #[test]
-fn abort_right_after_the_begin_rename_keeps_the_new_state() {
+fn abort_right_after_the_document_rename_keeps_the_new_state() {
     let dir = tempfile::tempdir().unwrap();
     let store = prepared_state(dir.path());
-    // Killed after the rename, before the directory sync: the new state
-    // (with the pending op) is the one read back.
+    // Killed after the rename, before the directory sync: the new state is
+    // the one read back.
     let pid = crash_child_at(
-        "after_begin",
+        "update",
         dir.path(),
         &store,
         Some("state.after_rename=abort"),
     );
-    assert_recovers(
+    assert_recovers(&store, pid, &[], &["repositories.web", "roles.extra"]);
+}
+
+#[test]
+fn abort_mid_fold_keeps_every_acknowledged_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = prepared_state(dir.path());
+    let before = std::fs::read(store.path()).unwrap();
+    let pid = crash_child_at(
+        "finish",
+        dir.path(),
         &store,
-        pid,
-        &["interrupted while creating services.api"],
-        &["repositories.web"],
+        Some("state.after_temp_write=abort"),
     );
+    assert_eq!(std::fs::read(store.path()).unwrap(), before);
+    assert!(store.journal_path().exists(), "the journal is intact");
+    assert_recovers(&store, pid, &[], &["repositories.web", "services.api"]);
+}
+
+#[test]
+fn abort_between_folding_and_removing_the_journal_reads_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = prepared_state(dir.path());
+    let pid = crash_child_at(
+        "finish",
+        dir.path(),
+        &store,
+        Some("state.fold.before_remove=abort"),
+    );
+    // The document holds every batch; the journal left behind is stale.
+    assert!(store.journal_path().exists());
+    let state = store.read().unwrap().unwrap();
+    assert_eq!(document_alone(&store), state);
+    assert_recovers(&store, pid, &[], &["repositories.web", "services.api"]);
+}
+
+#[test]
+fn a_finished_journal_leaves_the_document_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = prepared_state(dir.path());
+    let pid = crash_child_at("finish", dir.path(), &store, None);
+    assert!(!store.journal_path().exists(), "folded and removed");
+    let state = document_alone(&store);
+    assert_eq!(store.read().unwrap().unwrap(), state);
+    assert_eq!(state.serial, 4, "two writes, then a begin and a complete");
+    assert_recovers(&store, pid, &[], &["repositories.web", "services.api"]);
 }
 
 #[test]

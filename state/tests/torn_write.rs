@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use apprun_state::failpoint::{AFTER_TEMP_WRITE, BEFORE_RENAME, FailAction};
-use apprun_state::{Journal, LocalStore, PendingAction, PendingOp, Resource, StateError, Storage};
+use apprun_state::{Journal, LocalStore, Resource, StateError, Storage};
 
 fn prepared(dir: &std::path::Path) -> LocalStore {
     let store = LocalStore::new(dir.join(".apprun/shop.aws.state.json"));
@@ -13,6 +13,7 @@ fn prepared(dir: &std::path::Path) -> LocalStore {
         .unwrap();
     j.update(|s| s.upsert(Resource::new("roles.web", "role")))
         .unwrap();
+    drop(j);
     store
 }
 
@@ -35,8 +36,10 @@ fn failure_between_temp_write_and_rename_keeps_the_previous_state() {
         let failing = LocalStore::new(good.path()).with_failpoint(point, FailAction::Error);
         let mut j = Journal::open(&failing).unwrap();
         let serial = j.snapshot().serial;
+        // A whole-document write (journal batches append instead: see
+        // state/tests/journal_file.rs).
         let err = j
-            .begin(PendingOp::new("services.web", PendingAction::Create).unwrap())
+            .update(|s| s.upsert(Resource::new("services.web", "service")))
             .unwrap_err();
         assert!(matches!(err, StateError::Io { .. }), "{point}: {err:?}");
         assert!(
@@ -63,7 +66,7 @@ fn failure_between_temp_write_and_rename_keeps_the_previous_state() {
 
         // A healthy writer carries on from the intact state.
         let mut j = Journal::open(&good).unwrap();
-        j.begin(PendingOp::new("services.web", PendingAction::Create).unwrap())
+        j.update(|s| s.upsert(Resource::new("services.web", "service")))
             .unwrap();
         assert_eq!(good.read().unwrap().unwrap().serial, serial + 1);
         // The backup now holds the previous version.

@@ -18,6 +18,8 @@ use std::time::Duration;
 use apprunner_emulator::{ClockMode, Emulator, RunningEmulator};
 use serde_json::Value;
 
+pub mod fault_proxy;
+
 #[path = "../shared/moto.rs"]
 mod moto_server;
 #[allow(unused_imports)] // each test binary uses a different part
@@ -96,6 +98,17 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// `apprun apply` of `apprun.yaml` on AWS, without asking.
+pub const APPLY: &[&str] = &["apply", "--target", "aws", "--auto-approve", "apprun.yaml"];
+/// `apprun destroy` of `apprun.yaml` on AWS, without asking.
+pub const DESTROY: &[&str] = &[
+    "destroy",
+    "--target",
+    "aws",
+    "--auto-approve",
+    "apprun.yaml",
+];
 
 /// The `apprun` binary run in `dir`, cut off from this machine's AWS set-up
 /// (profiles, config files, session token, instance metadata) and logging
@@ -188,12 +201,12 @@ impl World {
         out
     }
 
-    /// The state document of `stack` (its body), if any.
+    /// The state of `stack` (the document's body, with the journal a killed
+    /// run left replayed onto it, as every reader sees it), if any.
     pub fn state(&self, stack: &str) -> Option<Value> {
-        let path = self.state_path(stack);
-        let text = std::fs::read_to_string(path).ok()?;
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        Some(doc["body"].clone())
+        use apprun_state::Storage as _;
+        let store = apprun_state::LocalStore::new(self.state_path(stack));
+        Some(serde_json::to_value(store.read().unwrap()?).unwrap())
     }
 
     pub fn state_path(&self, stack: &str) -> PathBuf {

@@ -269,6 +269,7 @@ async fn create_root(
         attributes: &r.attributes,
         dependencies: &BTreeMap::new(),
         progress: Arc::new(|_, _| {}),
+        created: apprun_engine::provider::Created::ignore(),
     };
     let applied = provider.create(&request).await.unwrap();
     (r.address.clone(), applied.outputs)
@@ -318,6 +319,7 @@ async fn run_direct(text: &str, provider: AwsProvider) -> f64 {
                 attributes: &attributes,
                 dependencies: &outputs,
                 progress: Arc::new(|_, _| {}),
+                created: apprun_engine::provider::Created::ignore(),
             };
             provider.create(&request).await.unwrap();
         });

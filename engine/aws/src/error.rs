@@ -31,6 +31,9 @@ pub(crate) enum Class {
     Invalid,
     /// Credentials, permissions, a request that could not be built.
     Fatal,
+    /// The endpoint could not be reached at all (connection refused, no
+    /// such host): the request was never sent, and retrying will not help.
+    Unreachable,
 }
 
 /// One classified API failure.
@@ -42,6 +45,10 @@ pub(crate) struct ApiFailure {
     pub class: Class,
     /// A message safe to show.
     pub message: String,
+    /// What the call was about when that is not the resource itself (the
+    /// policy ARN of an `AttachRolePolicy`): named in the error, and a
+    /// not-found about it is not the resource's.
+    pub subject: Option<String>,
 }
 
 const THROTTLING: &[&str] = &[
@@ -101,12 +108,16 @@ impl ApiFailure {
             ),
             SdkError::DispatchFailure(d) => {
                 let detail = DisplayErrorContext(err).to_string();
-                let class = if d.is_io() || d.is_timeout() || d.is_other() {
-                    Class::Ambiguous
+                if let Some(reason) = unreachable_reason(&detail) {
+                    (Class::Unreachable, reason.to_owned())
                 } else {
-                    Class::Fatal
-                };
-                (class, format!("the connection failed: {detail}"))
+                    let class = if d.is_io() || d.is_timeout() || d.is_other() {
+                        Class::Ambiguous
+                    } else {
+                        Class::Fatal
+                    };
+                    (class, format!("the connection failed: {detail}"))
+                }
             }
             SdkError::ConstructionFailure(_) => (
                 Class::Fatal,
@@ -176,6 +187,7 @@ impl ApiFailure {
             operation,
             class,
             message,
+            subject: None,
         }
     }
 
@@ -185,14 +197,31 @@ impl ApiFailure {
             operation,
             class,
             message: message.into(),
+            subject: None,
         }
+    }
+
+    /// The same failure, about `subject` (a policy ARN, a policy name)
+    /// rather than the resource itself.
+    pub(crate) fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
     }
 
     /// The engine's error for this failure; `what` names the resource
     /// (`services.web`, a name or an ARN) for not-found and exists errors.
     pub(crate) fn into_provider(self, what: &str) -> ProviderError {
-        let operation = self.operation.to_owned();
+        let operation = match &self.subject {
+            Some(subject) => format!("{} {subject}", self.operation),
+            None => self.operation.to_owned(),
+        };
         match self.class {
+            // Not found, but about something else than the resource (the
+            // policy an `AttachRolePolicy` names): the request was wrong.
+            Class::NotFound if self.subject.is_some() => ProviderError::Invalid {
+                operation,
+                message: self.message,
+            },
             Class::Throttled => ProviderError::Throttled {
                 operation,
                 message: self.message,
@@ -223,6 +252,12 @@ impl ApiFailure {
                 message: format!("{operation} failed: {}", self.message),
                 help: "check the AWS credentials, region, endpoint and permissions".to_owned(),
             },
+            Class::Unreachable => ProviderError::Fatal {
+                message: format!("{operation} could not reach its endpoint: {}", self.message),
+                help: "check the endpoint (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, the \
+                       `endpoints` settings), the region and the network; nothing was sent"
+                    .to_owned(),
+            },
         }
     }
 
@@ -232,6 +267,25 @@ impl ApiFailure {
             self.class = Class::Transient;
         }
         self
+    }
+}
+
+/// Why a connection could not even be made, from the SDK's error chain
+/// (`None`: it may have been made, and the request sent).
+pub(crate) fn unreachable_reason(detail: &str) -> Option<&'static str> {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("connection refused") {
+        Some("connection refused")
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+        || lower.contains("no such host")
+    {
+        Some("the host name does not resolve")
+    } else if lower.contains("no route to host") || lower.contains("network is unreachable") {
+        Some("no route to the host")
+    } else {
+        None
     }
 }
 

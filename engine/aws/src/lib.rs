@@ -35,6 +35,7 @@ mod network_checks;
 mod pages;
 mod provider;
 mod rate_limit;
+mod reachability;
 mod repositories;
 mod retry;
 mod roles;

@@ -20,6 +20,8 @@ use crate::{autoscaling, repositories, roles, services, vpc_connectors};
 pub struct AwsProvider {
     ctx: Arc<Ctx>,
     credentials: Option<aws_sdk_iam::config::SharedCredentialsProvider>,
+    /// The endpoints the user set, checked by the preflight.
+    endpoints: Vec<crate::reachability::Endpoint>,
     /// The answer of the first [`Provider::preflight`], kept for the
     /// commands that ask again (apply asks before settling, refreshing and
     /// showing changes): the credential chain is asked once per process.
@@ -27,11 +29,19 @@ pub struct AwsProvider {
 }
 
 impl AwsProvider {
-    /// A provider with the standard credential chain, profiles and
-    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` resolution of
-    /// `aws-config`; the region is `settings.region` when set (the stack's),
+    /// A provider with the standard credential chain, profiles,
+    /// `AWS_MAX_ATTEMPTS` (1-20) and `AWS_ENDPOINT_URL` /
+    /// `AWS_ENDPOINT_URL_<SERVICE>` resolution of `aws-config`; the region is `settings.region` when set (the stack's),
     /// else the standard resolution.
-    pub async fn from_env(settings: Settings) -> Self {
+    pub async fn from_env(mut settings: Settings) -> Self {
+        // The SDK's own variable: how many times a call is tried in all.
+        if let Some(attempts) = std::env::var("AWS_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| (1..=20).contains(n))
+        {
+            settings.max_attempts = attempts;
+        }
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).retry_config(settings.retry_config());
         if let Some(region) = &settings.region {
@@ -45,6 +55,7 @@ impl AwsProvider {
     /// endpoint), with `settings.endpoints` overriding per service.
     pub fn from_sdk_config(config: &SdkConfig, settings: Settings) -> Self {
         let clients = Clients::new(config, &settings);
+        let endpoints = crate::reachability::configured(config, &settings);
         AwsProvider {
             ctx: Arc::new(Ctx {
                 clients,
@@ -53,6 +64,7 @@ impl AwsProvider {
                 fresh: Default::default(),
             }),
             credentials: config.credentials_provider(),
+            endpoints,
             preflight: Default::default(),
         }
     }
@@ -115,11 +127,14 @@ impl Provider for AwsProvider {
         }
     }
 
-    /// The credential chain yields credentials (asked on the first call
-    /// only).
+    /// The credential chain yields credentials and the endpoints the user
+    /// set accept connections (asked on the first call only).
     async fn preflight(&self) -> Result<(), ProviderError> {
         self.preflight
-            .get_or_init(|| check_credentials(self.credentials.as_ref()))
+            .get_or_init(|| async {
+                check_credentials(self.credentials.as_ref()).await?;
+                crate::reachability::check(&self.endpoints).await
+            })
             .await
             .clone()
     }

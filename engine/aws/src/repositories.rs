@@ -271,13 +271,17 @@ pub(crate) async fn create(
         || find_owned(ctx, request.stack, request.address, name),
     )
     .await?;
+    let member = ("CreateRepository", "repository");
+    let made = created.applied(&what, member, |out| out.repository.as_ref().map(applied))?;
+    // Recorded before the follow-up: a lifecycle policy ECR refuses leaves
+    // the repository in state, never only in ECR.
+    request.created.report(&made).await?;
     if attrs.lifecycle.is_some() {
         put_lifecycle(ctx, name, attrs)
             .await
             .map_err(|f| f.into_provider(&what))?;
     }
-    let member = ("CreateRepository", "repository");
-    created.applied(&what, member, |out| out.repository.as_ref().map(applied))
+    Ok(made)
 }
 
 /// Changes what `changed` names, in place.

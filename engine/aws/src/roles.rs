@@ -148,7 +148,8 @@ async fn inline(ctx: &Ctx, name: &str) -> Result<BTreeMap<String, String>, ApiFa
 }
 
 /// Retries `call` while IAM has not yet propagated a just-created role
-/// (`NoSuchEntity` right after `CreateRole`).
+/// (`NoSuchEntity` about the role right after `CreateRole`); a policy that
+/// does not exist is an answer at once.
 async fn propagated<T, F: std::future::Future<Output = Result<T, ApiFailure>>>(
     ctx: &Ctx,
     mut call: impl FnMut() -> F,
@@ -158,13 +159,25 @@ async fn propagated<T, F: std::future::Future<Output = Result<T, ApiFailure>>>(
     loop {
         match call().await {
             Err(f)
-                if f.class == Class::NotFound && start.elapsed() < ctx.settings.iam_propagation =>
+                if f.class == Class::NotFound
+                    && !about_a_policy(&f)
+                    && start.elapsed() < ctx.settings.iam_propagation =>
             {
                 backoff.sleep().await;
             }
             other => return other,
         }
     }
+}
+
+/// Whether a not-found says the policy is missing (IAM: "Policy ARN does
+/// not exist or is not attachable"), not the role.
+fn about_a_policy(f: &ApiFailure) -> bool {
+    let message = f.message.to_ascii_lowercase();
+    let text = message
+        .split_once(": ")
+        .map_or(message.as_str(), |(_, m)| m);
+    text.starts_with("policy ")
 }
 
 /// Reads a role by ARN; `None` when it is gone.
@@ -264,6 +277,12 @@ pub(crate) async fn create(
         Created::New(out) => out.role.map(|r| r.arn),
         Created::Found(found) => Some(found.physical_id),
     };
+    // Recorded before the follow-ups: a policy IAM refuses leaves the role
+    // in state, never only in IAM.
+    if let Some(arn) = &role_arn {
+        let made = applied_by_arn(arn, [("name", json!(name))]);
+        request.created.report(&made).await?;
+    }
     for policy in &attrs.managed_policies {
         attach(ctx, name, policy)
             .await
@@ -308,6 +327,7 @@ async fn attach(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
             .send()
             .await
             .classify("AttachRolePolicy")
+            .map_err(|f| f.about(policy))
     })
     .await
     .map(|_| ())
@@ -325,6 +345,7 @@ async fn put_inline(ctx: &Ctx, name: &str, policy: &str, document: &str) -> Resu
             .send()
             .await
             .classify("PutRolePolicy")
+            .map_err(|f| f.about(policy))
     })
     .await
     .map(|_| ())
@@ -340,6 +361,7 @@ async fn detach(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFailure> {
         .send()
         .await
         .classify("DetachRolePolicy")
+        .map_err(|f| f.about(policy))
         .map(|_| ())
 }
 
@@ -353,6 +375,7 @@ async fn delete_inline(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFai
         .send()
         .await
         .classify("DeleteRolePolicy")
+        .map_err(|f| f.about(policy))
         .map(|_| ())
 }
 

@@ -6,6 +6,12 @@
 //! - Writes are compare-and-swap: `PutObject` with `If-Match: <etag read>`
 //!   (or `If-None-Match: *` for the first write), so a writer that lost its
 //!   lock cannot overwrite a newer state (P3).
+//! - Journal batches (`Storage::append`) take the trait's default: a whole
+//!   state write per batch, so an apply of N resources writes O(N^2) bytes
+//!   here (the local store appends O(batch) instead). A known limit (issue
+//!   16 item 7): batch objects under a `<key>.journal/` prefix, each a
+//!   conditional create of its serial, folded like the local journal, are
+//!   the next step. `Storage::fold` has nothing to do.
 //! - The lock is `<key>.lock`, taken with a conditional create
 //!   (`If-None-Match: *`); its body is the holder's [`LockInfo`], so a second
 //!   locker's error names the holder.

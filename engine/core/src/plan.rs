@@ -519,6 +519,12 @@ fn plan_one(
         }
     }
     let requested = input.options.replace.contains(address);
+    let incomplete = recorded.and_then(|r| r.incomplete.as_deref());
+    if let Some(reason) = incomplete {
+        change
+            .reasons
+            .push(format!("its create did not finish ({reason})"));
+    }
     if let Some(reason) = failed {
         change.reasons.push(reason);
         change.action = Action::Replace;
@@ -534,7 +540,9 @@ fn plan_one(
                 .push(format!("`{field}` cannot change in place"));
         }
         change.action = Action::Replace;
-    } else if !attributes.is_empty() {
+    } else if !attributes.is_empty() || incomplete.is_some() {
+        // An incomplete resource is updated even when nothing differs: the
+        // update finishes it and records it as complete.
         change.action = Action::Update;
     }
     if change.action == Action::Replace {

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use apprun_schema::{Address, Kind};
@@ -18,6 +19,44 @@ use thiserror::Error;
 
 /// Progress messages from a long operation ("waiting for the deployment").
 pub type Progress = Arc<dyn Fn(&Address, &str) + Send + Sync>;
+
+/// What [`Created::report`] returns: done once the record is durable.
+type Recording = Pin<Box<dyn Future<Output = Result<(), ProviderError>> + Send>>;
+
+/// Where a create reports that its resource exists, the moment its primary
+/// call succeeded and before any follow-up call (policies, lifecycle,
+/// tags, waiting): the engine journals the resource as incomplete, so a
+/// follow-up that fails, or a crash, leaves it in state and never in the
+/// provider alone. A create may report more than once (each replica of a
+/// local service): the last report is the one recorded.
+#[derive(Clone, Default)]
+pub struct Created(Option<Arc<dyn Fn(Applied) -> Recording + Send + Sync>>);
+
+impl Created {
+    /// A hook that runs `record` on each report.
+    pub fn new<F, Fut>(record: F) -> Self
+    where
+        F: Fn(Applied) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ProviderError>> + Send + 'static,
+    {
+        Created(Some(Arc::new(move |applied| Box::pin(record(applied)))))
+    }
+
+    /// A hook that records nothing (benchmarks, tests of one provider).
+    pub fn ignore() -> Self {
+        Created(None)
+    }
+
+    /// Reports that the resource exists as `applied` says; returns once the
+    /// engine recorded it. An error means the state could not be written:
+    /// stop and return it.
+    pub async fn report(&self, applied: &Applied) -> Result<(), ProviderError> {
+        match &self.0 {
+            Some(record) => record(applied.clone()).await,
+            None => Ok(()),
+        }
+    }
+}
 
 /// One resource to create or update.
 #[derive(Clone)]
@@ -34,6 +73,9 @@ pub struct ResourceRequest<'a> {
     pub dependencies: &'a BTreeMap<Address, BTreeMap<String, Value>>,
     /// Where to report progress while waiting.
     pub progress: Progress,
+    /// Where a create reports that its resource exists, before any
+    /// follow-up call (ignored by updates).
+    pub created: Created,
 }
 
 impl std::fmt::Debug for ResourceRequest<'_> {

@@ -30,6 +30,10 @@ pub enum FakeFailure {
     Error(ProviderError),
     /// Do the create, then report an ambiguous outcome.
     CommitThenAmbiguous,
+    /// Do the create's primary call, then fail a follow-up call with this
+    /// error (a policy that does not exist, a service that ends
+    /// `CREATE_FAILED`). Once only: the next create or update succeeds.
+    FollowUpFails(ProviderError),
 }
 
 /// The in-memory provider.
@@ -64,6 +68,11 @@ impl FakeProvider {
     /// `address` fail.
     pub fn fail(&self, operation: &str, address: &Address, failure: FakeFailure) {
         lock(&self.failures).insert((operation.to_string(), address.clone()), failure);
+    }
+
+    /// Makes `operation` on `address` succeed again.
+    pub fn heal(&self, operation: &str, address: &Address) {
+        lock(&self.failures).remove(&(operation.to_string(), address.clone()));
     }
 
     /// The calls made, as `operation address` lines, in order.
@@ -206,6 +215,15 @@ impl Provider for FakeProvider {
                 outputs: outputs.clone(),
             },
         );
+        let applied = Applied {
+            physical_id: id.clone(),
+            outputs: outputs.clone(),
+        };
+        request.created.report(&applied).await?;
+        if let Some(FakeFailure::FollowUpFails(error)) = failure {
+            lock(&self.failures).remove(&("create".to_string(), request.address.clone()));
+            return Err(error);
+        }
         (request.progress)(request.address, "created");
         if let Some(FakeFailure::CommitThenAmbiguous) = failure {
             return Err(ProviderError::Ambiguous {

@@ -323,3 +323,94 @@ async fn progress_reports_each_change_starting_and_done() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacement_whose_old_resource_cannot_be_deleted_fails_and_the_next_apply_deletes_it() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let asc = Address::parse("autoscaling.steady").unwrap();
+    let old_id = store
+        .read()
+        .unwrap()
+        .unwrap()
+        .resource("autoscaling.steady")
+        .unwrap()
+        .physical_id
+        .clone()
+        .unwrap();
+    provider.fail(
+        "delete",
+        &asc,
+        FakeFailure::Error(ProviderError::Invalid {
+            operation: "DeleteAutoScalingConfiguration".into(),
+            message: "InvalidRequestException: the configuration is in use".into(),
+        }),
+    );
+    let changed = text.replace("max_size: 10", "max_size: 12");
+    let (_, report) =
+        plan_and_apply(&changed, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(
+        !report.succeeded(),
+        "a failed clean-up is not a success: {report:#?}"
+    );
+    let outcome = report
+        .results
+        .iter()
+        .find(|(a, _, _)| *a == asc)
+        .map(|(_, _, o)| o.clone())
+        .unwrap();
+    let ChangeOutcome::Failed(error) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(error.to_string().contains("in use"), "{error}");
+    let state = store.read().unwrap().unwrap();
+    assert_eq!(
+        state.pending.len(),
+        1,
+        "the old revision stays a pending delete"
+    );
+    assert!(provider.resources().contains_key(&old_id));
+
+    provider.heal("delete", &asc);
+    let (plan, report) =
+        plan_and_apply(&changed, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert!(!plan.has_changes(), "{plan:#?}");
+    assert!(store.read().unwrap().unwrap().pending.is_empty());
+    assert!(
+        !provider.resources().contains_key(&old_id),
+        "the old revision was deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_a_service_and_its_autoscaling_together_deletes_the_old_autoscaling_last() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    // A new name replaces the service create-before-destroy; a new
+    // maximum replaces the configuration the old service still uses.
+    let changed = text
+        .replace("max_size: 10", "max_size: 12")
+        .replace("  api:\n    image:", "  api:\n    name: api-v2\n    image:");
+    let start = provider.calls().len();
+    let (plan, report) =
+        plan_and_apply(&changed, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(report.succeeded(), "{report:#?}");
+    let service = plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "services.api")
+        .unwrap();
+    assert_eq!(service.action, Action::Replace, "{service:#?}");
+    let calls: Vec<String> = provider.calls()[start..].to_vec();
+    let old_service_gone = position(&calls, "delete services.api");
+    let old_asc_gone = position(&calls, "delete autoscaling.steady");
+    assert!(
+        old_service_gone < old_asc_gone,
+        "the old configuration went while the old service used it: {calls:#?}"
+    );
+}

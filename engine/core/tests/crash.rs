@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use apprun_engine::PlanOptions;
 use apprun_engine::render;
 use apprun_engine::testing::FakeProvider;
+use apprun_engine::{Action, PlanOptions};
 use apprun_state::{LocalStore, PendingAction, Storage};
 use support::*;
 
@@ -93,34 +93,33 @@ fn killed_after_the_intent_is_journaled_the_next_plan_lists_it() {
 }
 
 #[test]
-fn killed_after_the_call_the_next_run_adopts_or_forgets_it() {
+fn killed_after_the_call_the_resource_is_recorded_as_incomplete_and_planned_to_finish() {
+    // The create reported its resource before the call returned: it is in
+    // state (incomplete) although the run died before journaling the answer.
     let (_dir, store, status) = crash_at("apply.after_call=abort@2");
     assert!(!status.success());
     let state = store.read().unwrap().unwrap();
-    assert_eq!(state.pending.len(), 1);
-    assert_eq!(state.resources.len(), 1);
-    // The next run (a fresh provider: the fake's resources died with the
-    // child) settles the pending op, then creates what is missing.
-    let provider = Arc::new(FakeProvider::new());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
+    assert!(state.pending.is_empty(), "{:#?}", state.pending);
+    assert_eq!(state.resources.len(), 2, "{:#?}", state.resources);
+    let incomplete: Vec<&str> = state
+        .resources
+        .iter()
+        .filter(|r| r.incomplete.is_some())
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(incomplete.len(), 1, "{:#?}", state.resources);
+    let plan = make_plan(&example("private-api"), &store, &PlanOptions::default());
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == incomplete[0])
         .unwrap();
-    let (_, report) = runtime.block_on(plan_and_apply(
-        &example("private-api"),
-        &store,
-        provider.clone(),
-        &PlanOptions::default(),
-    ));
-    assert!(report.succeeded(), "{report:#?}");
-    let state = store.read().unwrap().unwrap();
-    assert!(state.pending.is_empty());
-    assert_eq!(state.resources.len(), 6);
-    assert!(
-        provider.calls().iter().any(|c| c.starts_with("find ")),
-        "the interrupted create was looked up first"
+    assert_eq!(
+        change.action,
+        Action::Update,
+        "finished, never created twice"
     );
+    assert_eq!(plan.summary.add, 4);
 }
 
 #[test]

@@ -410,3 +410,135 @@ fn a_plan_without_state_says_so_instead_of_matching_it() {
     assert!(text.contains("has no state here"), "{text}");
     assert!(!text.contains("matches its state"), "{text}");
 }
+
+/// The one change of `report` at `address`.
+fn outcome_of(
+    report: &apprun_engine::apply::ApplyReport,
+    address: &str,
+) -> apprun_engine::apply::ChangeOutcome {
+    report
+        .results
+        .iter()
+        .find(|(a, _, _)| a.to_string() == address)
+        .map(|(_, _, o)| o.clone())
+        .unwrap_or_else(|| panic!("no {address} in {report:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_follow_up_leaves_the_resource_recorded_as_incomplete_and_the_next_apply_finishes_it()
+ {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let role = Address::parse("roles.api-instance").unwrap();
+    let cause = ProviderError::Invalid {
+        operation: "AttachRolePolicy arn:aws:iam::aws:policy/AmazonS3ReadOnlyAcess".into(),
+        message: "NoSuchEntity: Policy does not exist".into(),
+    };
+    provider.fail("create", &role, FakeFailure::FollowUpFails(cause.clone()));
+    let hooks = Recorder::answering(Approval::Approved);
+    let ApplyOutcome::Applied { report, .. } = apply(&fixture, &provider, &hooks).await.unwrap()
+    else {
+        panic!("the first apply had changes");
+    };
+    assert_eq!(
+        outcome_of(&report, "roles.api-instance"),
+        apprun_engine::apply::ChangeOutcome::Failed(cause),
+        "the real cause, not `not found`"
+    );
+    let state = fixture.store.read().unwrap().unwrap();
+    let record = state.resource("roles.api-instance").expect("recorded");
+    let reason = record
+        .incomplete
+        .as_deref()
+        .expect("recorded as incomplete");
+    assert!(reason.contains("AmazonS3ReadOnlyAcess"), "{reason}");
+    assert!(state.pending.is_empty(), "{:#?}", state.pending);
+    let live_roles =
+        |p: &FakeProvider| p.resources().values().filter(|r| r.address == role).count();
+    assert_eq!(live_roles(&provider), 1);
+
+    // The next apply finishes it in place: an update, never a second create.
+    let plan = ops::plan::plan(
+        &fixture.ws(),
+        &PlanOptions::default(),
+        Some(provider.clone()),
+    )
+    .await
+    .unwrap();
+    let change = plan.changes.iter().find(|c| c.address == role).unwrap();
+    assert_eq!(change.action, apprun_engine::Action::Update, "{change:#?}");
+    assert!(
+        change.reasons.iter().any(|r| r.contains("did not finish")),
+        "{:?}",
+        change.reasons
+    );
+    let again = Recorder::answering(Approval::Approved);
+    let ApplyOutcome::Applied { report, .. } = apply(&fixture, &provider, &again).await.unwrap()
+    else {
+        panic!("the second apply had changes");
+    };
+    assert!(report.succeeded(), "{report:#?}");
+    let state = fixture.store.read().unwrap().unwrap();
+    assert_eq!(
+        state.resource("roles.api-instance").unwrap().incomplete,
+        None
+    );
+    assert_eq!(live_roles(&provider), 1, "no duplicate");
+    let creates = provider
+        .calls()
+        .iter()
+        .filter(|c| *c == "create roles.api-instance")
+        .count();
+    assert_eq!(creates, 1, "{:#?}", provider.calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_deletes_a_resource_whose_create_did_not_finish() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let service = Address::parse("services.api").unwrap();
+    let cause = ProviderError::OperationFailed {
+        what: "creation of services.api".into(),
+        message: "CREATE_FAILED".into(),
+        help: "apply again: apprun replaces it".into(),
+    };
+    provider.fail("create", &service, FakeFailure::FollowUpFails(cause));
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    let state = fixture.store.read().unwrap().unwrap();
+    assert!(state.resource("services.api").unwrap().incomplete.is_some());
+    ops::destroy::destroy(&fixture.ws(), provider.clone(), request(true), &hooks)
+        .await
+        .unwrap();
+    assert!(
+        provider.resources().is_empty(),
+        "{:#?}",
+        provider.resources()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leftover_this_stack_made_for_the_address_is_adopted_not_refused() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    // The state forgets the repository; the repository stays.
+    ops::state::remove(&fixture.ws(), "repositories.api", &hooks).unwrap();
+    let again = Recorder::answering(Approval::Approved);
+    let ApplyOutcome::Applied { report, .. } = apply(&fixture, &provider, &again).await.unwrap()
+    else {
+        panic!("the create was planned");
+    };
+    assert!(report.succeeded(), "{report:#?}");
+    let repositories = provider
+        .resources()
+        .values()
+        .filter(|r| r.address.kind == Kind::Repository)
+        .count();
+    assert_eq!(repositories, 1, "adopted, not duplicated");
+    let state = fixture.store.read().unwrap().unwrap();
+    let record = state.resource("repositories.api").unwrap();
+    assert_eq!(record.incomplete, None);
+    assert!(record.physical_id.is_some());
+}

@@ -56,7 +56,9 @@ const LOAD_SECONDS: f64 = 3.0;
 // ---------------------------------------------------------------- cleanup
 
 /// Destroys every stack the bench used (containers and networks labelled
-/// with it) and untags the per-stack build tags, on drop (also on panic).
+/// with it, in every instance: the CLI runs label theirs with their temp
+/// state location's) and untags the per-stack build tags, on drop (also on
+/// panic).
 struct Guard {
     stacks: Vec<String>,
 }
@@ -70,12 +72,30 @@ impl Drop for Guard {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let Ok(engine) = DockerEngine::connect().await else {
+                let Ok(docker) = Docker::connect_with_defaults() else {
                     return;
                 };
-                let docker = Docker::connect_with_defaults().unwrap();
                 for s in &stacks {
-                    let _ = engine.destroy_stack(s).await;
+                    let filters = HashMap::from([(
+                        "label".to_string(),
+                        vec![format!("{}={s}", labels::STACK)],
+                    )]);
+                    let list = bollard::query_parameters::ListContainersOptionsBuilder::default()
+                        .all(true)
+                        .filters(&filters)
+                        .build();
+                    for c in docker.list_containers(Some(list)).await.unwrap_or_default() {
+                        let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+                        let _ = docker
+                            .remove_container(&c.id.unwrap_or_default(), Some(rm))
+                            .await;
+                    }
+                    let list = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+                        .filters(&filters)
+                        .build();
+                    for n in docker.list_networks(Some(list)).await.unwrap_or_default() {
+                        let _ = docker.remove_network(&n.id.unwrap_or_default()).await;
+                    }
                     let opts = RemoveImageOptionsBuilder::default().noprune(true).build();
                     let tag = format!("apprun.local/{s}/build-web:latest");
                     let _ = docker.remove_image(&tag, Some(opts), None).await;
@@ -224,6 +244,7 @@ async fn apprun_apply(engine: &DockerEngine, hello: &Hello, stack: &str) -> (Dur
             attributes: &hello.attributes,
             dependencies: &deps,
             progress: quiet(),
+            created: apprun_engine::provider::Created::ignore(),
         })
         .await
         .unwrap();
@@ -256,6 +277,7 @@ async fn apprun_update(
                 attributes,
                 dependencies: deps,
                 progress: quiet(),
+                created: apprun_engine::provider::Created::ignore(),
             },
             &changed,
         )
@@ -292,15 +314,70 @@ struct DirectDeployment {
 
 const DIRECT_TOKEN: &str = "bench-direct-token";
 
+/// The labels of the direct path's objects: the stack's, in the default
+/// instance, so that the guard's `destroy_stack` removes them.
+fn direct_labels(spec: &DirectSpec, address: &str, role: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (labels::STACK.to_string(), spec.stack.clone()),
+        (
+            labels::INSTANCE.to_string(),
+            apprun_docker::DEFAULT_INSTANCE.to_string(),
+        ),
+        (labels::ADDRESS.to_string(), address.to_string()),
+        (labels::ROLE.to_string(), role.to_string()),
+    ])
+}
+
+/// The direct path's network, as the engine's stack network (created once).
+async fn direct_network(docker: &Docker, spec: &DirectSpec) -> String {
+    let name = format!("{}-net", spec.stack);
+    let exists = docker
+        .inspect_network(
+            &name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .is_ok();
+    if !exists {
+        docker
+            .create_network(bollard::models::NetworkCreateRequest {
+                name: name.clone(),
+                driver: Some("bridge".to_string()),
+                labels: Some(direct_labels(spec, "", labels::ROLE_STACK_NETWORK)),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    name
+}
+
+/// The engine's hardening, as `run_replica` and the front door get it.
+fn hardened() -> HostConfig {
+    HostConfig {
+        security_opt: Some(vec!["no-new-privileges".to_string()]),
+        pids_limit: Some(apprun_docker::PIDS_LIMIT),
+        cap_drop: Some(
+            apprun_docker::DROPPED_CAPABILITIES
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+        ),
+        init: Some(true),
+        ..Default::default()
+    }
+}
+
 /// Create and start one replica as `run_replica` does (env, limits,
-/// no-new-privileges, the port published on 127.0.0.1, ephemeral); returns
-/// its id and published port.
+/// hardening, on the stack network, the port published on 127.0.0.1,
+/// ephemeral); returns its id and published port.
 async fn direct_replica(
     docker: &Docker,
     spec: &DirectSpec,
     name: &str,
     extra_env: &[String],
 ) -> (String, u16) {
+    let network = direct_network(docker, spec).await;
     let port_key = format!("{}/tcp", spec.port);
     let mut bindings = HashMap::new();
     bindings.insert(
@@ -315,19 +392,14 @@ async fn direct_replica(
     let body = ContainerCreateBody {
         image: Some(spec.image_id.clone()),
         env: Some(env),
-        labels: Some(HashMap::from([
-            (labels::STACK.to_string(), spec.stack.clone()),
-            (labels::ADDRESS.to_string(), ADDRESS.to_string()),
-            (labels::ROLE.to_string(), labels::ROLE_REPLICA.to_string()),
-        ])),
+        labels: Some(direct_labels(spec, ADDRESS, labels::ROLE_REPLICA)),
         exposed_ports: Some(vec![port_key.clone()]),
         host_config: Some(HostConfig {
             port_bindings: Some(bindings),
             nano_cpus: Some(spec.nano_cpus),
             memory: Some(spec.memory),
-            security_opt: Some(vec!["no-new-privileges".to_string()]),
-            init: Some(true),
-            ..Default::default()
+            network_mode: Some(network),
+            ..hardened()
         }),
         ..Default::default()
     };
@@ -351,47 +423,55 @@ async fn direct_replica(
     (id, port)
 }
 
-/// Apply from nothing by hand: the replica, then the front door (host
-/// network, same env and limits as the engine's) with the replica as its
-/// backend, until the front door answers 200.
+/// Apply from nothing by hand: the replica, then the front door (on the
+/// stack network, its ports published on 127.0.0.1, same env and limits as
+/// the engine's) with the replica as its backend by name, until the front
+/// door answers 200.
 async fn direct_apply(
     docker: &Docker,
     spec: &DirectSpec,
     run: usize,
 ) -> (Duration, DirectDeployment) {
     let t0 = Instant::now();
-    let (replica_id, replica_port) =
-        direct_replica(docker, spec, &format!("{}-web-a{run}", spec.stack), &[]).await;
+    let replica_name = format!("{}-web-a{run}", spec.stack);
+    let (replica_id, _) = direct_replica(docker, spec, &replica_name, &[]).await;
+    let network = direct_network(docker, spec).await;
     let fd_port = free_port();
     let admin_port = free_port();
+    let published = |p: u16| {
+        (
+            format!("{p}/tcp"),
+            Some(vec![PortBinding {
+                host_ip: Some("127.0.0.1".to_string()),
+                host_port: Some(p.to_string()),
+            }]),
+        )
+    };
     let body = ContainerCreateBody {
         image: Some(FRONT_DOOR.tag()),
         env: Some(vec![
-            format!("LISTEN=127.0.0.1:{fd_port}"),
-            format!("ADMIN=127.0.0.1:{admin_port}"),
+            format!("LISTEN=0.0.0.0:{fd_port}"),
+            format!("ADMIN=0.0.0.0:{admin_port}"),
             format!("ADMIN_TOKEN={DIRECT_TOKEN}"),
-            format!("BACKENDS=127.0.0.1:{replica_port}"),
+            format!(
+                "BACKENDS={}:{}",
+                replica_name.to_ascii_lowercase(),
+                spec.port
+            ),
             "MAX_CONCURRENCY=100".to_string(),
             "QUEUE_TIMEOUT_MS=5000".to_string(),
         ]),
-        labels: Some(HashMap::from([
-            (labels::STACK.to_string(), spec.stack.clone()),
-            (labels::ADDRESS.to_string(), ADDRESS.to_string()),
-            (
-                labels::ROLE.to_string(),
-                labels::ROLE_FRONT_DOOR.to_string(),
-            ),
-        ])),
+        labels: Some(direct_labels(spec, ADDRESS, labels::ROLE_FRONT_DOOR)),
+        exposed_ports: Some(vec![format!("{fd_port}/tcp"), format!("{admin_port}/tcp")]),
         host_config: Some(HostConfig {
-            network_mode: Some("host".to_string()),
-            security_opt: Some(vec!["no-new-privileges".to_string()]),
+            network_mode: Some(network),
+            port_bindings: Some(HashMap::from([published(fd_port), published(admin_port)])),
             memory: Some(128 * 1024 * 1024),
-            init: Some(true),
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                 maximum_retry_count: None,
             }),
-            ..Default::default()
+            ..hardened()
         }),
         ..Default::default()
     };
@@ -423,20 +503,14 @@ async fn direct_update(
     run: usize,
 ) -> Duration {
     let t0 = Instant::now();
-    let (id, port) = direct_replica(
-        docker,
-        spec,
-        &format!("{}-web-u{run}", spec.stack),
-        &[format!("BENCH_RUN={run}")],
-    )
-    .await;
+    let name = format!("{}-web-u{run}", spec.stack);
+    let (id, port) = direct_replica(docker, spec, &name, &[format!("BENCH_RUN={run}")]).await;
     wait_200(port, "/", Duration::from_secs(30)).await;
     let admin = d.admin_port;
-    tokio::task::spawn_blocking(move || {
-        front_door_switch(admin, DIRECT_TOKEN, &format!("127.0.0.1:{port}"))
-    })
-    .await
-    .unwrap();
+    let backend = format!("{}:{}", name.to_ascii_lowercase(), spec.port);
+    tokio::task::spawn_blocking(move || front_door_switch(admin, DIRECT_TOKEN, &backend))
+        .await
+        .unwrap();
     let stop = StopContainerOptionsBuilder::default().t(2).build();
     docker
         .stop_container(&d.replica_id, Some(stop))
@@ -473,8 +547,17 @@ fn cli_binary() -> Option<PathBuf> {
 
 /// `apprun apply --target docker --auto-approve` in a fresh temp copy of
 /// the example (fresh state, stack renamed), until the URL answers 200.
-async fn cli_apply(bin: &Path, hello: &Hello, stack: &str) -> Duration {
+/// Also returns the instance the CLI labelled the stack with (its state
+/// location's), for the clean-up.
+async fn cli_apply(bin: &Path, hello: &Hello, stack: &str) -> (Duration, String) {
     let tmp = tempfile::tempdir().unwrap();
+    let instance = apprun_docker::state_instance(
+        &tmp.path()
+            .join(".apprun")
+            .join(format!("{stack}.docker.state.json"))
+            .display()
+            .to_string(),
+    );
     copy_dir(&hello.dir, tmp.path());
     let yaml = std::fs::read_to_string(tmp.path().join("apprun.yaml")).unwrap();
     let yaml = yaml.replace("\nstack: hello\n", &format!("\nstack: {stack}\n"));
@@ -512,7 +595,7 @@ async fn cli_apply(bin: &Path, hello: &Hello, stack: &str) -> Duration {
         })
         .unwrap_or_else(|| panic!("no URL in the output of apprun apply: {stdout}"));
     wait_200(port, "/", Duration::from_secs(30)).await;
-    t0.elapsed()
+    (t0.elapsed(), instance)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -732,8 +815,14 @@ async fn run() {
                 }
                 _ => {
                     if let Some(bin) = &cli {
-                        cli_t = Some(cli_apply(bin, &hello, &cli_stack(i)).await);
-                        engine.destroy_stack(&cli_stack(i)).await.unwrap();
+                        let (t, instance) = cli_apply(bin, &hello, &cli_stack(i)).await;
+                        cli_t = Some(t);
+                        engine
+                            .clone()
+                            .with_instance(instance)
+                            .destroy_stack(&cli_stack(i))
+                            .await
+                            .unwrap();
                     }
                 }
             }
@@ -858,6 +947,7 @@ async fn run() {
             attributes: &asc_attrs,
             dependencies: &no_deps,
             progress: quiet(),
+            created: apprun_engine::provider::Created::ignore(),
         })
         .await
         .unwrap();

@@ -19,12 +19,18 @@
 //! - `GET /fetch?url=http://host:port/path` -> the status line and body of a
 //!   GET to that URL made from inside the container (resolves names through
 //!   the resolver in /etc/resolv.conf, e.g. Docker's embedded DNS)
+//! - `GET /fetch?env=NAME` -> the same for the URL in env variable `NAME`
+//!   (what a service does with `${services.x.url}`); a failure names the
+//!   variable, never its value
 //!
 //! Every response closes the connection (`Connection: close`).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
+
+mod resolve;
+use resolve::resolve;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -116,10 +122,19 @@ fn handle(stream: TcpStream) -> std::io::Result<()> {
             format!("{name}={}\n", if set { "set" } else { "unset" }),
         )
     } else if path == "/fetch" {
-        match query_param(query, "url").map(|u| fetch(&u)) {
-            Some(Ok(text)) => (200, text),
-            Some(Err(e)) => (502, format!("fetch failed: {e}\n")),
-            None => (400, "missing url\n".to_string()),
+        if let Some(name) = query_param(query, "env") {
+            // The URL is an env value: a failure never repeats any of it.
+            match env(&name).map(|u| fetch(&u)) {
+                Some(Ok(text)) => (200, text),
+                Some(Err(_)) => (502, format!("fetch of ${name} failed\n")),
+                None => (400, format!("{name} is unset\n")),
+            }
+        } else {
+            match query_param(query, "url").map(|u| fetch(&u)) {
+                Some(Ok(text)) => (200, text),
+                Some(Err(e)) => (502, format!("fetch failed: {e}\n")),
+                None => (400, "missing url\n".to_string()),
+            }
         }
     } else {
         (404, "not found\n".to_string())
@@ -195,92 +210,4 @@ fn fetch(url: &str) -> Result<String, String> {
     let status = resp.lines().next().unwrap_or("").to_string();
     let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     Ok(format!("{status}\n{body}"))
-}
-
-/// Resolve a host name. A statically linked glibc binary cannot load NSS
-/// modules in a `FROM scratch` image, so names are looked up with a minimal
-/// DNS A query to the first nameserver in /etc/resolv.conf (Docker's embedded
-/// DNS on user-defined networks), then /etc/hosts, then std as a last resort.
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        return Ok(SocketAddr::from((ip, port)));
-    }
-    if let Ok(hosts) = std::fs::read_to_string("/etc/hosts") {
-        for line in hosts.lines() {
-            let mut f = line.split_whitespace();
-            if let Some(ip) = f.next().and_then(|ip| ip.parse::<Ipv4Addr>().ok()) {
-                if f.any(|n| n == host) {
-                    return Ok(SocketAddr::from((ip, port)));
-                }
-            }
-        }
-    }
-    if let Ok(conf) = std::fs::read_to_string("/etc/resolv.conf") {
-        for line in conf.lines() {
-            if let Some(ns) = line.strip_prefix("nameserver") {
-                if let Ok(ns) = ns.trim().parse::<Ipv4Addr>() {
-                    if let Some(ip) = dns_a(ns, host) {
-                        return Ok(SocketAddr::from((ip, port)));
-                    }
-                }
-            }
-        }
-    }
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {host}"))
-}
-
-fn dns_a(ns: Ipv4Addr, host: &str) -> Option<Ipv4Addr> {
-    let sock = UdpSocket::bind("0.0.0.0:0").ok()?;
-    sock.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let id: u16 = (std::process::id() as u16) ^ 0x5a5a;
-    let mut q = Vec::new();
-    q.extend_from_slice(&id.to_be_bytes());
-    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in host.trim_end_matches('.').split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
-    sock.send_to(&q, (ns, 53)).ok()?;
-    let mut buf = [0u8; 512];
-    let n = sock.recv(&mut buf).ok()?;
-    let r = &buf[..n];
-    if r.len() < 12 || r[0..2] != id.to_be_bytes() {
-        return None;
-    }
-    let ancount = u16::from_be_bytes([r[6], r[7]]);
-    let mut i = 12;
-    // skip the question
-    i = skip_name(r, i)? + 4;
-    for _ in 0..ancount {
-        i = skip_name(r, i)?;
-        if i + 10 > r.len() {
-            return None;
-        }
-        let typ = u16::from_be_bytes([r[i], r[i + 1]]);
-        let len = u16::from_be_bytes([r[i + 8], r[i + 9]]) as usize;
-        i += 10;
-        if typ == 1 && len == 4 && i + 4 <= r.len() {
-            return Some(Ipv4Addr::new(r[i], r[i + 1], r[i + 2], r[i + 3]));
-        }
-        i += len;
-    }
-    None
-}
-
-fn skip_name(r: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        let len = *r.get(i)? as usize;
-        if len == 0 {
-            return Some(i + 1);
-        }
-        if len & 0xc0 == 0xc0 {
-            return Some(i + 2);
-        }
-        i += len + 1;
-    }
 }

@@ -1,15 +1,17 @@
 //! apprun front door: a tiny, std-only HTTP/1.1 reverse proxy that gives a
 //! service one stable URL on 127.0.0.1 and balances requests across the
 //! service's replicas. Compiled by `engine/docker/build.rs` into a statically
-//! linked binary and packaged `FROM scratch`; the engine runs it with host
-//! networking so that it listens on 127.0.0.1 and reaches replicas only
-//! through the ports they publish on 127.0.0.1.
+//! linked binary and packaged `FROM scratch`; the engine runs it on the
+//! stack's Docker network, where it reaches replicas by container name, and
+//! publishes its ports on the host's 127.0.0.1 only.
 //!
 //! Environment:
-//! - `LISTEN` (e.g. `127.0.0.1:8080`): the public address.
-//! - `ADMIN` (e.g. `127.0.0.1:9080`): the admin address.
+//! - `LISTEN` (e.g. `0.0.0.0:8080`): the public address.
+//! - `ADMIN` (e.g. `0.0.0.0:9080`): the admin address.
 //! - `ADMIN_TOKEN`: if set, admin writes need `Authorization: Bearer <token>`.
-//! - `BACKENDS`: comma-separated `host:port` list to start with.
+//! - `BACKENDS`: comma-separated `host:port` list to start with; host names
+//!   are resolved with `resolve.rs` (Docker's embedded DNS), cached for a
+//!   few seconds and looked up again when a connection fails.
 //! - `MAX_CONCURRENCY` (default 0 = unlimited): in-flight requests allowed
 //!   per backend.
 //! - `QUEUE_TIMEOUT_MS` (default 5000): how long a request waits for a free
@@ -29,9 +31,46 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+mod resolve;
+
+/// How long a backend's resolved address is reused.
+const RESOLVE_TTL: Duration = Duration::from_secs(5);
+
+/// Resolved backend addresses, by `host:port`.
+static RESOLVED: Mutex<Option<HashMap<String, (SocketAddr, Instant)>>> = Mutex::new(None);
+
+/// The address of backend `addr` (`host:port`), from the cache while fresh.
+fn backend_address(addr: &str) -> Option<SocketAddr> {
+    let now = Instant::now();
+    if let Ok(cache) = RESOLVED.lock() {
+        if let Some((a, at)) = cache.as_ref().and_then(|c| c.get(addr)) {
+            if now.duration_since(*at) < RESOLVE_TTL {
+                return Some(*a);
+            }
+        }
+    }
+    let resolved = resolve::resolve_host_port(addr).ok()?;
+    if let Ok(mut cache) = RESOLVED.lock() {
+        cache
+            .get_or_insert_with(HashMap::new)
+            .insert(addr.to_string(), (resolved, now));
+    }
+    Some(resolved)
+}
+
+/// Forgets backend `addr`'s address (its connection failed: the replica
+/// may have been replaced and its name point elsewhere now).
+fn forget_address(addr: &str) {
+    if let Ok(mut cache) = RESOLVED.lock() {
+        if let Some(c) = cache.as_mut() {
+            c.remove(addr);
+        }
+    }
+}
 
 #[derive(Default)]
 struct State {
@@ -413,9 +452,11 @@ fn forward(
             }
         };
         tried.push(slot.addr.clone());
-        let addr: Option<SocketAddr> = slot.addr.to_socket_addrs().ok().and_then(|mut a| a.next());
-        let Some(addr) = addr else { continue };
+        let Some(addr) = backend_address(&slot.addr) else {
+            continue;
+        };
         let Ok(mut up) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) else {
+            forget_address(&slot.addr);
             continue;
         };
         let _ = up.set_nodelay(true);

@@ -68,6 +68,17 @@ impl Deployment {
     }
 }
 
+/// A spec a deployment can run: at least one replica, a port.
+fn check_spec(spec: &ServiceSpec) -> Result<()> {
+    if spec.min_replicas == 0 || spec.port == 0 {
+        return Err(DockerError::InvalidSpec {
+            address: spec.address.clone(),
+            reason: "min_replicas and port must be at least 1".to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// A new, sortable generation id: milliseconds since the epoch in hex plus a
 /// per-process counter.
 pub fn new_generation() -> String {
@@ -123,14 +134,25 @@ impl DockerEngine {
         spec: &ServiceSpec,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Deployment> {
-        if spec.min_replicas == 0 || spec.port == 0 {
-            return Err(DockerError::InvalidSpec {
-                address: spec.address.clone(),
-                reason: "min_replicas and port must be at least 1".to_string(),
-            });
-        }
+        check_spec(spec)?;
         let image = self.resolve_image(spec, progress).await?;
+        self.deploy_image(spec, &image, progress).await
+    }
+
+    /// [`DockerEngine::deploy_blue_green`] of `image`, which
+    /// [`DockerEngine::resolve_image`] returned for `spec`: the caller can
+    /// record the service between the build and the first object this
+    /// creates (the stack network, then the replicas).
+    pub async fn deploy_image(
+        &self,
+        spec: &ServiceSpec,
+        image: &str,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Deployment> {
+        check_spec(spec)?;
+        let image = image.to_string();
         let image_id = self.image_id(&image).await?.unwrap_or_default();
+        self.ensure_stack_network(&spec.stack).await?;
         for n in &spec.networks {
             self.ensure_network(&spec.stack, n).await?;
         }
@@ -182,7 +204,7 @@ impl DockerEngine {
         progress(Progress::Healthy);
 
         // Switch the front door (creating it the first time).
-        let backends: Vec<String> = new.iter().map(ReplicaInfo::backend).collect();
+        let backends: Vec<String> = new.iter().map(|r| r.backend(spec.port)).collect();
         let front_door = match self.front_door_up(spec, &backends).await {
             Ok(fd) => fd,
             Err(e) => {
@@ -194,14 +216,27 @@ impl DockerEngine {
             url: front_door.url(),
         });
 
-        // Drain, then stop the old replicas.
+        // Drain, then stop the old replicas. The front door knows them by
+        // name and port; their port may differ from the new spec's.
         let mut old_backends = Vec::new();
         for c in &old {
-            if let Ok(p) = self
-                .published_port(&c.id, &format!("{}/tcp", spec.port))
+            if let Ok(info) = self
+                .client()
+                .inspect_container(
+                    &c.id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
                 .await
             {
-                old_backends.push(format!("127.0.0.1:{p}"));
+                let ports = info
+                    .config
+                    .and_then(|cfg| cfg.exposed_ports)
+                    .unwrap_or_default();
+                for key in ports {
+                    if let Some(p) = key.strip_suffix("/tcp") {
+                        old_backends.push(format!("{}:{p}", crate::engine::dns_host(&c.name)));
+                    }
+                }
             }
         }
         let drain_deadline = Instant::now() + Duration::from_secs(30);
@@ -236,7 +271,9 @@ impl DockerEngine {
     }
 
     /// Remove a service: its front door first (so nothing routes to it), then
-    /// its replicas. Gone already is fine.
+    /// its replicas: every container carrying its labels, whether or not a
+    /// front door was ever started. Gone already is fine. The stack network
+    /// stays (see [`DockerEngine::remove_stack_network_if_unused`]).
     pub async fn remove_service(&self, stack: &str, address: &str) -> Result<()> {
         let owned = self.list_owned(stack, Some(address)).await?;
         for c in owned.iter().filter(|c| c.role == labels::ROLE_FRONT_DOOR) {

@@ -1,26 +1,31 @@
 //! The front door: one container per service, running apprun's static
-//! proxy (`bins/front_door.rs`) `FROM scratch` with **host networking**, so
-//! that it listens on `127.0.0.1:<port>` itself and reaches replicas through
-//! the ports they publish on 127.0.0.1 (a container on a bridge network could
-//! not reach the host's loopback, and reaching replicas by bridge address is
-//! what the loopback rule forbids). It has restart policy `unless-stopped`
-//! and outlives `apply`, like `docker compose up -d`.
+//! proxy (`bins/front_door.rs`) `FROM scratch` on the **stack network**. It
+//! reaches the replicas there by container name (`<name>:<port>`, resolved
+//! through Docker's embedded DNS), answers other services' containers on
+//! the stack network at `http://<host>:<port>`
+//! ([`DockerEngine::front_door_host`], the URL `${services.x.url}` becomes
+//! inside containers), and publishes the same port on `127.0.0.1:<port>`
+//! only: the URL people use. It has restart policy `unless-stopped` and
+//! outlives `apply`, like `docker compose up -d`.
 //!
 //! The engine switches its backend list at run time through the admin port
-//! (also on 127.0.0.1, protected by a random token kept in the container's
-//! env): requests in flight finish on the old backends, new ones go to the
-//! new list, and [`DockerEngine::front_door_wait_drained`] tells when the old
-//! backends are idle.
+//! (published on 127.0.0.1 only, writes protected by a random token kept in
+//! the container's env): requests in flight finish on the old backends, new
+//! ones go to the new list, and [`DockerEngine::front_door_wait_drained`]
+//! tells when the old backends are idle.
 
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectContainerOptions, StartContainerOptions,
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
+    RestartPolicy, RestartPolicyNameEnum,
 };
+use bollard::query_parameters::{InspectContainerOptions, StartContainerOptions};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{DockerEngine, name_prefix};
+use crate::engine::{DockerEngine, hardened_host_config};
 use crate::error::{DockerError, Result};
 use crate::http;
 use crate::images::FRONT_DOOR;
@@ -34,7 +39,9 @@ pub struct FrontDoor {
     pub container_id: String,
     /// The service address it serves.
     pub address: String,
-    /// The public port on 127.0.0.1.
+    /// Its host name on the stack network.
+    pub host: String,
+    /// The public port: on 127.0.0.1, and on the stack network.
     pub port: u16,
     /// The admin port on 127.0.0.1.
     pub admin_port: u16,
@@ -46,6 +53,7 @@ impl std::fmt::Debug for FrontDoor {
         f.debug_struct("FrontDoor")
             .field("container_id", &self.container_id)
             .field("address", &self.address)
+            .field("host", &self.host)
             .field("port", &self.port)
             .field("admin_port", &self.admin_port)
             .finish_non_exhaustive()
@@ -56,6 +64,12 @@ impl FrontDoor {
     /// The service's stable URL, `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The URL of the service inside the stack network,
+    /// `http://<host>:<port>`: what other services' containers use.
+    pub fn internal_url(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
     }
 
     /// A failure of this front door.
@@ -90,7 +104,7 @@ impl FrontDoor {
 /// One backend as the front door sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendStatus {
-    /// `127.0.0.1:<port>`.
+    /// `<replica container name>:<port>`.
     pub addr: String,
     /// Requests in flight on it now.
     pub in_flight: u64,
@@ -171,6 +185,7 @@ impl DockerEngine {
             FrontDoor {
                 container_id: c.id,
                 address: address.to_string(),
+                host: self.front_door_host(stack, address),
                 port,
                 admin_port,
                 token,
@@ -180,7 +195,7 @@ impl DockerEngine {
     }
 
     /// Make sure the front door of `spec` runs and sends traffic to
-    /// `backends` (`127.0.0.1:<port>` strings). An existing front door keeps
+    /// `backends` (`<replica name>:<port>` strings). An existing front door keeps
     /// its port (the stable URL); it is re-created only when its port,
     /// max_concurrency or queue timeout must change.
     pub async fn front_door_up(
@@ -219,9 +234,10 @@ impl DockerEngine {
             self.stop_and_remove(&spec.stack, &fd.container_id).await?;
         }
         let image = self.ensure_builtin_image(FRONT_DOOR).await?;
-        // A port found free may be taken before the container binds it (it
-        // runs on the host network); retry with fresh ports, except for a
-        // port the user or an earlier front door fixed.
+        self.ensure_stack_network(&spec.stack).await?;
+        // A port found free may be taken before Docker publishes it; retry
+        // with fresh ports, except for a port the user or an earlier front
+        // door fixed.
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -252,46 +268,63 @@ impl DockerEngine {
         };
         let admin_port = free_port()?;
         let token = new_token(&spec.address);
-        let name = format!("{}-front-door", name_prefix(&spec.stack, &spec.address));
-        let mut lab = labels::base(&spec.stack, &spec.address, labels::ROLE_FRONT_DOOR);
+        let name = self.front_door_name(&spec.stack, &spec.address);
+        let host = self.front_door_host(&spec.stack, &spec.address);
+        let mut lab = self.labels(&spec.stack, &spec.address, labels::ROLE_FRONT_DOOR);
         lab.insert(labels::FRONT_DOOR_PORT.to_string(), port.to_string());
         lab.insert(
             labels::FRONT_DOOR_ADMIN_PORT.to_string(),
             admin_port.to_string(),
         );
         lab.insert(labels::FRONT_DOOR_LIMITS.to_string(), limits.to_string());
+        // Inside the container it listens on every interface of the stack
+        // network; Docker publishes both ports on the host's 127.0.0.1 only.
         let env = vec![
-            format!("LISTEN=127.0.0.1:{port}"),
-            format!("ADMIN=127.0.0.1:{admin_port}"),
+            format!("LISTEN=0.0.0.0:{port}"),
+            format!("ADMIN=0.0.0.0:{admin_port}"),
             format!("ADMIN_TOKEN={token}"),
             format!("BACKENDS={}", backends.join(",")),
             format!("MAX_CONCURRENCY={}", spec.max_concurrency),
             format!("QUEUE_TIMEOUT_MS={}", spec.queue_timeout.as_millis()),
         ];
+        let published = |p: u16| {
+            (
+                format!("{p}/tcp"),
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".to_string()),
+                    host_port: Some(p.to_string()),
+                }]),
+            )
+        };
+        let stack_network = self.stack_network(&spec.stack);
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             env: Some(env),
             labels: Some(lab),
+            exposed_ports: Some(vec![format!("{port}/tcp"), format!("{admin_port}/tcp")]),
             host_config: Some(HostConfig {
-                network_mode: Some("host".to_string()),
-                security_opt: Some(vec!["no-new-privileges".to_string()]),
+                network_mode: Some(stack_network.clone()),
+                port_bindings: Some(HashMap::from([published(port), published(admin_port)])),
                 memory: Some(128 * 1024 * 1024),
-                // Under Docker's init, SIGTERM ends the proxy at once.
-                init: Some(true),
                 restart_policy: Some(RestartPolicy {
                     name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                     maximum_retry_count: None,
                 }),
-                ..Default::default()
+                ..hardened_host_config()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    stack_network,
+                    EndpointSettings {
+                        aliases: Some(vec![host.clone()]),
+                        ..Default::default()
+                    },
+                )])),
             }),
             ..Default::default()
         };
-        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
-        let created = self
-            .client()
-            .create_container(Some(opts), body)
-            .await
-            .map_err(|e| {
+        let container_id = self
+            .create_on_stack_network(&spec.stack, &name, body, |e| {
                 if crate::error::status_of(&e) == Some(409) {
                     DockerError::NotOwned {
                         kind: "container",
@@ -301,21 +334,27 @@ impl DockerEngine {
                 } else {
                     DockerError::api(format!("create front door {name}"), e)
                 }
-            })?;
+            })
+            .await?;
         let fd = FrontDoor {
-            container_id: created.id,
+            container_id,
             address: spec.address.clone(),
+            host,
             port,
             admin_port,
             token,
         };
         if let Err(e) = self
-            .client()
-            .start_container(&fd.container_id, None::<StartContainerOptions>)
+            .start_on_stack_network(&spec.stack, &fd.container_id)
             .await
         {
             let _ = self.stop_and_remove(&spec.stack, &fd.container_id).await;
-            return Err(DockerError::api(format!("start front door {name}"), e));
+            // Most often the port was taken meanwhile: a front door failure,
+            // retried with fresh ports where the port is not fixed.
+            return Err(fd.failed(format!(
+                "could not start on 127.0.0.1:{port} (admin {admin_port}): {}",
+                DockerError::api(format!("start front door {name}"), e)
+            )));
         }
         if let Err(e) = self.wait_admin_ready(&fd).await {
             let _ = self.stop_and_remove(&spec.stack, &fd.container_id).await;

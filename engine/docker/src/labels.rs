@@ -7,9 +7,14 @@ use std::collections::HashMap;
 
 /// The stack name.
 pub const STACK: &str = "apprun.stack";
+/// Which copy of the stack: 8 hex of the SHA-256 of its canonical state
+/// location ([`crate::instance_of`]), so two folders that deploy stacks of the
+/// same name never see, adopt or remove each other's objects.
+pub const INSTANCE: &str = "apprun.instance";
 /// The resource address (`services.web`, `vpc_connectors.db`).
 pub const ADDRESS: &str = "apprun.address";
-/// `replica`, `front-door` or `network`.
+/// `replica`, `front-door`, `network` (a VPC connector's) or
+/// `stack-network` (the stack's own; its `apprun.address` is empty).
 pub const ROLE: &str = "apprun.role";
 /// The deployment generation a replica belongs to.
 pub const GENERATION: &str = "apprun.generation";
@@ -36,13 +41,21 @@ pub const REPLICAS: &str = "apprun.replicas";
 pub const ROLE_REPLICA: &str = "replica";
 /// Role of a front-door container.
 pub const ROLE_FRONT_DOOR: &str = "front-door";
-/// Role of a network.
+/// Role of a VPC connector's network.
 pub const ROLE_NETWORK: &str = "network";
+/// Role of the stack's own network, which every replica and front door joins.
+pub const ROLE_STACK_NETWORK: &str = "stack-network";
 
 /// The labels every object gets.
-pub(crate) fn base(stack: &str, address: &str, role: &str) -> HashMap<String, String> {
+pub(crate) fn base(
+    stack: &str,
+    instance: &str,
+    address: &str,
+    role: &str,
+) -> HashMap<String, String> {
     let mut m = HashMap::new();
     m.insert(STACK.to_string(), stack.to_string());
+    m.insert(INSTANCE.to_string(), instance.to_string());
     m.insert(ADDRESS.to_string(), address.to_string());
     m.insert(ROLE.to_string(), role.to_string());
     m

@@ -14,12 +14,15 @@
 //! - [`spec`]: the plain input types ([`ServiceSpec`], [`Secret`]...).
 //! - [`provider`]: [`DockerProvider`], the engine's `Provider` for Docker.
 //!
-//! Invariants: everything created carries `apprun.stack` and
-//! `apprun.address` labels ([`labels`]); nothing without the caller's stack
-//! label is ever stopped or removed; ports are published on 127.0.0.1 only
-//! and containers are reached only through them; containers run with
-//! `no-new-privileges`; secret values never reach a label, a log line or an
-//! error message.
+//! Invariants: everything created carries `apprun.stack`,
+//! `apprun.instance` and `apprun.address` labels ([`labels`]); nothing
+//! without the caller's stack and instance labels is ever stopped or
+//! removed; every container is on its stack's own network, never on
+//! Docker's default bridge; ports are published on 127.0.0.1 only and the
+//! host reaches containers only through them; containers run with
+//! `no-new-privileges`, a pids limit and fewer capabilities than Docker's
+//! default; secret values never reach a label, a log line or an error
+//! message.
 
 pub mod context_digest;
 pub mod deploy;
@@ -35,10 +38,13 @@ pub mod provider;
 pub mod spec;
 
 pub use deploy::{Deployment, Progress, new_generation};
-pub use engine::{DockerEngine, Owned, ReplicaInfo, network_name};
+pub use engine::{
+    DEFAULT_INSTANCE, DROPPED_CAPABILITIES, DockerEngine, Owned, PIDS_LIMIT, ReplicaInfo, dns_host,
+    instance_of,
+};
 pub use error::{DockerError, Result};
 pub use front_door::{BackendStatus, FrontDoor};
 pub use images::{BuildProgress, BuiltinImage, ECHO, FRONT_DOOR};
 pub use observe::{Drift, ObservedReplica, ObservedService, ObservedStack};
-pub use provider::DockerProvider;
+pub use provider::{DockerProvider, state_instance};
 pub use spec::{HealthProtocol, HealthSpec, ImageSource, Secret, ServiceSpec, env_digest};

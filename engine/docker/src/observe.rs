@@ -200,7 +200,9 @@ impl DockerEngine {
             });
         }
         for n in self.list_owned_networks(stack).await? {
-            out.networks.insert(n.address, n.name);
+            if n.role == labels::ROLE_NETWORK {
+                out.networks.insert(n.address, n.name);
+            }
         }
         Ok(out)
     }

@@ -29,7 +29,7 @@ use apprun_schema::{Address, Kind};
 use serde_json::Value;
 
 use crate::deploy::Progress as DeployProgress;
-use crate::engine::{DockerEngine, network_name};
+use crate::engine::{DockerEngine, instance_of};
 use crate::error::{DockerError, status_of};
 use crate::labels;
 use crate::spec::ImageSource;
@@ -63,6 +63,7 @@ const NO_EFFECT: &[&str] = &[
 /// use apprun_docker::DockerProvider;
 /// let provider = DockerProvider::connect("examples/hello")
 ///     .await?
+///     .with_state_location("examples/hello/.apprun/hello.docker.state.json")
 ///     .with_secrets_file("secrets.local.yaml");
 /// # Ok(()) }
 /// ```
@@ -98,6 +99,17 @@ impl DockerProvider {
             .await
             .map_err(|e| to_provider_error("connect to the Docker Engine", e))?;
         Ok(Self::new(engine, base_dir))
+    }
+
+    /// Binds the provider to the stack copy whose state lives at `location`
+    /// (a URL such as `s3://bucket/key` as given; a file path canonicalized
+    /// here, which need not exist yet): everything it creates carries the
+    /// location's instance label ([`crate::instance_of`]) and it sees nothing
+    /// of another copy. Two folders that deploy stacks of the same name so
+    /// never adopt or remove each other's containers.
+    pub fn with_state_location(mut self, location: &str) -> Self {
+        self.engine = self.engine.with_instance(state_instance(location));
+        self
     }
 
     /// Reads secret values also from this YAML or JSON file (a map from ARN
@@ -159,6 +171,7 @@ impl DockerProvider {
     /// Outputs of a kind that creates nothing on Docker (or a network), from
     /// its attributes (a request, a record, or only `name`).
     fn outputs(
+        &self,
         kind: Kind,
         stack: &str,
         key: &str,
@@ -178,7 +191,7 @@ impl DockerProvider {
             Kind::VpcConnector => {
                 out.insert(
                     "network".to_string(),
-                    Value::String(network_name(stack, key)),
+                    Value::String(self.engine.network_name(stack, key)),
                 );
             }
             Kind::AutoScaling => {
@@ -217,6 +230,26 @@ impl DockerProvider {
         out
     }
 
+    /// The URLs of the services `request` depends on as people see them
+    /// (`http://127.0.0.1:<port>`, their `url` output) mapped to the URL
+    /// that reaches them from a container on the stack network
+    /// (`http://<front door host>:<port>`).
+    fn internal_urls(&self, request: &ResourceRequest<'_>) -> BTreeMap<String, String> {
+        request
+            .dependencies
+            .iter()
+            .filter(|(address, _)| address.kind == Kind::Service)
+            .filter_map(|(address, outputs)| {
+                let url = outputs.get("url")?.as_str()?;
+                let port = url.strip_prefix("http://127.0.0.1:")?.parse::<u16>().ok()?;
+                let host = self
+                    .engine
+                    .front_door_host(request.stack, &address.to_string());
+                Some((url.to_string(), format!("http://{host}:{port}")))
+            })
+            .collect()
+    }
+
     async fn deploy_service(
         &self,
         request: &ResourceRequest<'_>,
@@ -228,7 +261,8 @@ impl DockerProvider {
         let secrets = self
             .secrets
             .resolve(&address.to_string(), &attributes.secrets)?;
-        let plan = attrs::service_spec(request, &attributes, &self.base_dir, secrets)?;
+        let urls = self.internal_urls(request);
+        let plan = attrs::service_spec(request, &attributes, &self.base_dir, secrets, &urls)?;
         let mut spec = plan.spec;
         spec.deploy_timeout = self.deploy_timeout;
         spec.queue_timeout = self.queue_timeout;
@@ -267,9 +301,24 @@ impl DockerProvider {
             };
             progress(&report_to, &line);
         };
+        let image = self
+            .engine
+            .resolve_image(&spec, &mut on_progress)
+            .await
+            .map_err(|e| to_provider_error(&operation, e))?;
+        // Recorded before the first Docker object of it exists (the stack
+        // network, a replica): whatever stops the run from here on, the
+        // state names the service and `destroy` removes it by its labels.
+        request
+            .created
+            .report(&Applied {
+                physical_id: arn.to_string(),
+                outputs: Self::service_outputs(arn, request.name, None),
+            })
+            .await?;
         let deployment = self
             .engine
-            .deploy_blue_green(&spec, &mut on_progress)
+            .deploy_image(&spec, &image, &mut on_progress)
             .await
             .map_err(|e| to_provider_error(&operation, e))?;
         Ok(Applied {
@@ -307,7 +356,7 @@ impl DockerProvider {
             .map_err(|e| to_provider_error(&format!("read {address}"), e))?;
         Ok(networks
             .iter()
-            .any(|n| n.address == address && n.name == network_name(stack, key)))
+            .any(|n| n.address == address && n.name == self.engine.network_name(stack, key)))
     }
 
     /// Removes the network of VPC connector `key`. When replicas of this
@@ -320,7 +369,7 @@ impl DockerProvider {
         progress: &Progress,
     ) -> Result<(), ProviderError> {
         let address = Address::new(Kind::VpcConnector, key);
-        let net = network_name(stack, key);
+        let net = self.engine.network_name(stack, key);
         let operation = format!("delete {address}");
         match self.engine.remove_network(stack, key).await {
             Ok(()) => Ok(()),
@@ -386,6 +435,44 @@ impl DockerProvider {
     }
 }
 
+/// The instance label ([`crate::instance_of`]) of the stack copy whose state
+/// lives at `location`: a URL (`s3://bucket/key`) as given, a file path
+/// made absolute and canonical first (see
+/// [`DockerProvider::with_state_location`]).
+pub fn state_instance(location: &str) -> String {
+    let key = if location.contains("://") {
+        location.to_string()
+    } else {
+        canonical_location(Path::new(location))
+    };
+    instance_of(&key)
+}
+
+/// `location` made absolute and canonical: its longest existing ancestor
+/// with symlinks resolved, then the rest as given (a state file need not
+/// exist before the first apply). Where nothing resolves, as given.
+fn canonical_location(location: &Path) -> String {
+    let absolute = std::path::absolute(location).unwrap_or_else(|_| location.to_path_buf());
+    let mut rest = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(found) = at.canonicalize() {
+            let joined = rest
+                .iter()
+                .rev()
+                .fold(found, |p: PathBuf, part| p.join(part));
+            return joined.display().to_string();
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return absolute.display().to_string(),
+        }
+    }
+}
+
 impl Provider for DockerProvider {
     fn target(&self) -> &str {
         "docker"
@@ -409,7 +496,7 @@ impl Provider for DockerProvider {
                 }
                 Ok(Some(Observed {
                     attributes: recorded.clone(),
-                    outputs: Self::outputs(kind, stack, key, physical_id, recorded),
+                    outputs: self.outputs(kind, stack, key, physical_id, recorded),
                     failed: None,
                 }))
             }
@@ -428,7 +515,7 @@ impl Provider for DockerProvider {
                     .as_deref()
                     .and_then(arn::parse)
                     .filter(|a| a.kind == Kind::VpcConnector)
-                    .map(|a| network_name(&a.stack, &a.key));
+                    .map(|a| self.engine.network_name(&a.stack, &a.key));
                 let build_digest = attributes.build.as_ref().and_then(|build| {
                     crate::context_digest::context_digest(&self.base_dir.join(&build.context))
                 });
@@ -475,7 +562,7 @@ impl Provider for DockerProvider {
                 }
                 let attributes = serde_json::json!({ "name": name });
                 Ok(Some(Applied {
-                    outputs: Self::outputs(address.kind, stack, &address.name, &arn, &attributes),
+                    outputs: self.outputs(address.kind, stack, &address.name, &arn, &attributes),
                     physical_id: arn,
                 }))
             }
@@ -485,22 +572,26 @@ impl Provider for DockerProvider {
                     .list_owned(stack, Some(&address.to_string()))
                     .await
                     .map_err(|e| to_provider_error(&format!("find {address}"), e))?;
-                let other_name = owned.iter().any(|c| {
-                    c.role == labels::ROLE_REPLICA
-                        && c.labels.get(labels::NAME).is_some_and(|n| n != name)
-                });
-                let port = owned
-                    .iter()
-                    .find(|c| c.role == labels::ROLE_FRONT_DOOR)
+                // Any container of the address is evidence, even without a
+                // front door (a run stopped between the first replica and
+                // it); only replicas of another physical name belong to
+                // another record (a renamed replacement's predecessor or
+                // successor).
+                let replica_named = |mine: bool| {
+                    owned.iter().any(|c| {
+                        c.role == labels::ROLE_REPLICA
+                            && c.labels.get(labels::NAME).is_none_or(|n| n == name) == mine
+                    })
+                };
+                let front_door = owned.iter().find(|c| c.role == labels::ROLE_FRONT_DOOR);
+                let port = front_door
                     .and_then(|c| c.labels.get(labels::FRONT_DOOR_PORT))
                     .and_then(|p| p.parse::<u16>().ok());
-                match port {
-                    Some(port) if !other_name => Ok(Some(Applied {
-                        outputs: Self::service_outputs(&arn, name, Some(port)),
-                        physical_id: arn,
-                    })),
-                    _ => Ok(None),
-                }
+                let ours = replica_named(true) || (front_door.is_some() && !replica_named(false));
+                Ok(ours.then(|| Applied {
+                    outputs: Self::service_outputs(&arn, name, port),
+                    physical_id: arn,
+                }))
             }
         }
     }
@@ -520,7 +611,7 @@ impl Provider for DockerProvider {
                     (request.progress)(address, &format!("network {net} is ready"));
                 }
                 Ok(Applied {
-                    outputs: Self::outputs(
+                    outputs: self.outputs(
                         address.kind,
                         request.stack,
                         &address.name,
@@ -549,7 +640,7 @@ impl Provider for DockerProvider {
                     return Err(ProviderError::NotFound {
                         what: format!(
                             "{address} (network {})",
-                            network_name(request.stack, &address.name)
+                            self.engine.network_name(request.stack, &address.name)
                         ),
                     });
                 }
@@ -648,7 +739,23 @@ impl Provider for DockerProvider {
                 self.engine
                     .remove_service(&parsed.stack, &address.to_string())
                     .await
-                    .map_err(|e| to_provider_error(&operation, e))
+                    .map_err(|e| to_provider_error(&operation, e))?;
+                // The stack's last service takes the stack network with it.
+                if self
+                    .engine
+                    .remove_stack_network_if_unused(&parsed.stack)
+                    .await
+                    .map_err(|e| to_provider_error(&operation, e))?
+                {
+                    progress(
+                        &address,
+                        &format!(
+                            "removed network {}",
+                            self.engine.stack_network(&parsed.stack)
+                        ),
+                    );
+                }
+                Ok(())
             }
         }
     }

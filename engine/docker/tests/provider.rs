@@ -55,6 +55,7 @@ fn request<'a>(
         attributes,
         dependencies,
         progress: progress.clone(),
+        created: apprun_engine::provider::Created::ignore(),
     }
 }
 
@@ -285,7 +286,10 @@ async fn contract_vpc_connector_is_a_network() {
     let req = request(stack, &address, "private-conn", &attrs, &deps, &progress);
     let applied = provider.create(&req).await.unwrap();
     let network = applied.outputs["network"].as_str().unwrap().to_string();
-    assert_eq!(network, format!("apprun-{stack}-private"));
+    assert_eq!(
+        network,
+        format!("apprun-{stack}-{}-private", provider.engine().instance())
+    );
     assert_eq!(applied.outputs["name"], "private-conn");
     assert!(
         applied.outputs["arn"]
@@ -900,4 +904,304 @@ async fn hello_example_builds_and_serves() {
         .unwrap();
     let changes = sealed_diff(Kind::Service, &web.attributes, &observed.attributes);
     assert!(changes.is_empty(), "{changes:?}");
+}
+
+/// `${services.api.url}` in another service's env reaches api from that
+/// service's containers (issue 16): inside containers it is the front
+/// door's name on the stack network; a read shows it as people see it
+/// (`http://127.0.0.1:<port>`), so the record does not drift.
+#[tokio::test]
+async fn a_services_url_reaches_it_from_another_services_containers() {
+    let test = "service_url";
+    let Some(provider) = provider_or_skip(test).await else {
+        return;
+    };
+    let guard = StackGuard::new(test);
+    let stack = guard.stack.as_str();
+    let (progress, _) = sink();
+    let api = Address::new(Kind::Service, "api");
+    let api_attrs = service_attrs("api-svc", "from-api");
+    let no_deps = Deps::new();
+    let api_applied = provider
+        .create(&request(
+            stack, &api, "api-svc", &api_attrs, &no_deps, &progress,
+        ))
+        .await
+        .unwrap();
+    let api_url = api_applied.outputs["url"].as_str().unwrap().to_string();
+    assert!(api_url.starts_with("http://127.0.0.1:"), "{api_url}");
+
+    let web = Address::new(Kind::Service, "web");
+    let mut web_attrs = service_attrs("web-svc", "from-web");
+    web_attrs["env"]["API_URL"] = json!(api_url);
+    web_attrs["env"]["API_V1"] = json!(format!("{api_url}/v1"));
+    let deps = Deps::from([(api.clone(), api_applied.outputs.clone())]);
+    let web_applied = provider
+        .create(&request(
+            stack, &web, "web-svc", &web_attrs, &deps, &progress,
+        ))
+        .await
+        .unwrap();
+    let (status, body) = get(url_port(&web_applied), "/fetch?env=API_URL")
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("message=from-api"), "{body}");
+    // What the container holds is the front door's name, not 127.0.0.1.
+    let info = raw_docker()
+        .await
+        .inspect_container(
+            &replicas(&provider, stack, "services.web").await[0].id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .unwrap();
+    let host = provider.engine().front_door_host(stack, "services.api");
+    let port = url_port(&api_applied);
+    let env = info.config.unwrap().env.unwrap();
+    assert!(
+        env.contains(&format!("API_URL=http://{host}:{port}")),
+        "{env:?}"
+    );
+    assert!(env.contains(&format!("API_V1=http://{host}:{port}/v1")));
+
+    let recorded = seal(&rules(Kind::Service), &web_attrs, &key());
+    let observed = provider
+        .read(Kind::Service, &web_applied.physical_id, &recorded)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(observed.attributes["env"]["API_URL"], json!(api_url));
+    let changes = sealed_diff(Kind::Service, &web_attrs, &observed.attributes);
+    assert!(changes.is_empty(), "{changes:?}");
+}
+
+/// A create reports the service (its ARN) through `request.created` before
+/// the first Docker object of it exists, once; a report the engine cannot
+/// record stops the create before anything is made.
+#[tokio::test]
+async fn create_reports_the_service_before_its_first_container_or_network() {
+    let test = "created_hook";
+    let Some(provider) = provider_or_skip(test).await else {
+        return;
+    };
+    let guard = StackGuard::new(test);
+    let stack = guard.stack.clone();
+    let address = Address::new(Kind::Service, "web");
+    let attrs = service_attrs("web-svc", "v1");
+    let deps = Deps::new();
+    let (progress, _) = sink();
+    let seen: Arc<Mutex<Vec<(String, usize, usize)>>> = Arc::default();
+    let hook = {
+        let (engine, stack, seen) = (provider.engine().clone(), stack.clone(), seen.clone());
+        apprun_engine::provider::Created::new(move |applied: Applied| {
+            let (engine, stack, seen) = (engine.clone(), stack.clone(), seen.clone());
+            async move {
+                let containers = engine.list_owned(&stack, None).await.unwrap().len();
+                let networks = engine.list_owned_networks(&stack).await.unwrap().len();
+                seen.lock()
+                    .unwrap()
+                    .push((applied.physical_id, containers, networks));
+                Ok(())
+            }
+        })
+    };
+    let mut req = request(&stack, &address, "web-svc", &attrs, &deps, &progress);
+    req.created = hook;
+    let applied = provider.create(&req).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(applied.physical_id.clone(), 0, 0)]
+    );
+    provider
+        .delete(
+            Kind::Service,
+            &applied.physical_id,
+            &attrs,
+            progress.clone(),
+        )
+        .await
+        .unwrap();
+
+    // The state cannot be written: the create stops with that error.
+    req.created = apprun_engine::provider::Created::new(|_| async {
+        Err(ProviderError::Fatal {
+            message: "the state could not be written".into(),
+            help: "fix it".into(),
+        })
+    });
+    let err = provider.create(&req).await.unwrap_err();
+    assert!(
+        err.to_string().contains("state could not be written"),
+        "{err}"
+    );
+    assert!(
+        provider
+            .engine()
+            .list_owned(&stack, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        provider
+            .engine()
+            .list_owned_networks(&stack)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A run killed after a replica started and before the front door: the
+/// service is found by its labels alone (no front door, so no `url`), not
+/// under another physical name, and its delete removes every container
+/// carrying its labels and, as the stack's last service, the stack network.
+#[tokio::test]
+async fn a_service_without_front_door_is_found_and_deleted_by_its_labels() {
+    let test = "half_made";
+    let Some(provider) = provider_or_skip(test).await else {
+        return;
+    };
+    let guard = StackGuard::new(test);
+    let stack = guard.stack.as_str();
+    let engine = provider.engine();
+    engine.ensure_builtin_images().await.unwrap();
+    let mut spec = echo_spec(stack, "services.web", "half");
+    spec.labels.insert(labels::NAME.into(), "web-svc".into());
+    engine
+        .run_replica(
+            &spec,
+            &apprun_docker::ECHO.tag(),
+            &apprun_docker::new_generation(),
+            0,
+        )
+        .await
+        .unwrap();
+    let address = Address::new(Kind::Service, "web");
+    let found = provider
+        .find_owned(stack, &address, "web-svc")
+        .await
+        .unwrap()
+        .expect("found by its replica alone");
+    assert_eq!(
+        found.physical_id,
+        format!("arn:apprun:docker:local:000000000000:service/{stack}/web")
+    );
+    assert!(!found.outputs.contains_key("url"), "{found:?}");
+    assert!(
+        provider
+            .find_owned(stack, &address, "other-name")
+            .await
+            .unwrap()
+            .is_none(),
+        "replicas of another physical name are another record's"
+    );
+    let (progress, _) = sink();
+    provider
+        .delete(
+            Kind::Service,
+            &found.physical_id,
+            &json!({ "name": "web-svc" }),
+            progress,
+        )
+        .await
+        .unwrap();
+    assert!(engine.list_owned(stack, None).await.unwrap().is_empty());
+    assert!(
+        engine.list_owned_networks(stack).await.unwrap().is_empty(),
+        "the stack network goes with the stack's last service"
+    );
+}
+
+/// Two copies of one stack (two folders, so two state locations) have
+/// separate instance labels: each serves, finds and deletes only its own.
+#[tokio::test]
+async fn two_state_locations_with_one_stack_name_never_touch_each_other() {
+    let test = "two_folders";
+    let Some(engine) = engine_or_skip(test).await else {
+        return;
+    };
+    let mut guard = StackGuard::new(test);
+    let stack = guard.stack.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let provider = |folder: &str| {
+        DockerProvider::new(engine.clone(), dir.path().join(folder))
+            .with_deploy_timeout(Duration::from_secs(30))
+            .with_state_location(
+                &dir.path()
+                    .join(folder)
+                    .join(".apprun/shop.docker.state.json")
+                    .display()
+                    .to_string(),
+            )
+    };
+    let (one, two) = (provider("one"), provider("two"));
+    let (i1, i2) = (
+        one.engine().instance().to_string(),
+        two.engine().instance().to_string(),
+    );
+    assert_ne!(i1, i2);
+    guard.instance(&i1);
+    guard.instance(&i2);
+    let address = Address::new(Kind::Service, "web");
+    let deps = Deps::new();
+    let (progress, _) = sink();
+    let mut applied = Vec::new();
+    for (p, message) in [(&one, "one"), (&two, "two")] {
+        let attrs = service_attrs("web-svc", message);
+        let a = p
+            .create(&request(
+                &stack, &address, "web-svc", &attrs, &deps, &progress,
+            ))
+            .await
+            .unwrap();
+        applied.push((a, attrs));
+    }
+    let ports: Vec<u16> = applied.iter().map(|(a, _)| url_port(a)).collect();
+    assert_ne!(ports[0], ports[1]);
+    for (port, message) in ports.iter().zip(["one", "two"]) {
+        let (_, body) = get(*port, "/").await.unwrap();
+        assert!(body.contains(&format!("message={message}")), "{body}");
+    }
+    let found = one
+        .find_owned(&stack, &address, "web-svc")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.outputs["url"], applied[0].0.outputs["url"]);
+    let theirs = two.engine().list_owned(&stack, None).await.unwrap();
+    assert!(
+        theirs
+            .iter()
+            .all(|c| c.labels.get(labels::INSTANCE) == Some(&i2)),
+        "{theirs:?}"
+    );
+    assert!(matches!(
+        one.engine().stop_and_remove(&stack, &theirs[0].id).await,
+        Err(apprun_docker::DockerError::NotOwned { .. })
+    ));
+
+    one.delete(
+        Kind::Service,
+        &applied[0].0.physical_id,
+        &applied[0].1,
+        progress.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        get(ports[0], "/").await.is_err(),
+        "one's front door is gone"
+    );
+    let (status, body) = get(ports[1], "/").await.unwrap();
+    assert_eq!(
+        (status, body.contains("message=two")),
+        (200, true),
+        "{body}"
+    );
+    assert_eq!(
+        two.engine().list_owned(&stack, None).await.unwrap().len(),
+        theirs.len()
+    );
 }

@@ -67,6 +67,20 @@ async fn echo_replica_answers_through_its_published_loopback_port() {
     assert_eq!(hc.nano_cpus, Some(250_000_000));
     assert_eq!(hc.memory, Some(64 * 1024 * 1024));
     assert_eq!(hc.security_opt, Some(vec!["no-new-privileges".to_string()]));
+    assert_eq!(hc.pids_limit, Some(apprun_docker::PIDS_LIMIT));
+    let mut dropped = hc.cap_drop.clone().unwrap_or_default();
+    dropped.sort();
+    let mut expected: Vec<String> = apprun_docker::DROPPED_CAPABILITIES
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(dropped, expected);
+    // On the stack network, never on Docker's default bridge.
+    assert_eq!(
+        hc.network_mode.as_deref(),
+        Some(engine.stack_network(&guard.stack).as_str())
+    );
     let bindings = hc.port_bindings.unwrap();
     for b in bindings.values().flatten().flatten() {
         assert_eq!(b.host_ip.as_deref(), Some("127.0.0.1"));

@@ -31,7 +31,7 @@ async fn front_door_balances_across_three_replicas() {
         seen.insert(replica_of(&body));
     }
     assert_eq!(seen.len(), 3, "replicas seen: {seen:?}");
-    // The front door publishes nothing itself: it runs on the host network, on 127.0.0.1.
+    // The front door publishes its port on 127.0.0.1 only.
     assert!(d.url().starts_with("http://127.0.0.1:"));
 }
 
@@ -375,7 +375,7 @@ async fn vpc_connector_network_lets_a_replica_reach_another_by_name() {
         observed.networks,
         BTreeMap::from([(
             "vpc_connectors.private".to_string(),
-            apprun_docker::network_name(&guard.stack, "private")
+            engine.network_name(&guard.stack, "private")
         )])
     );
 }
@@ -501,7 +501,10 @@ async fn destroy_removes_every_container_network_and_front_door_of_the_stack() {
     ));
 
     let removed = engine.destroy_stack(&guard.stack).await.unwrap();
-    assert_eq!(removed, 4, "2 replicas, 1 front door, 1 network");
+    assert_eq!(
+        removed, 5,
+        "2 replicas, 1 front door, the connector's network, the stack network"
+    );
     assert!(
         engine
             .list_owned(&guard.stack, None)
@@ -551,4 +554,192 @@ async fn a_taken_front_door_port_is_a_clear_error_and_leaves_nothing_behind() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// One Docker network per stack: replicas and front doors are on their
+/// stack's network only (never on Docker's default bridge, never the
+/// host's network), so a container of one stack reaches its own front door
+/// by name but neither the names nor the addresses of another stack's
+/// containers. The front door runs hardened like the replicas.
+#[tokio::test]
+async fn stacks_are_isolated_on_their_own_networks_and_nothing_is_on_the_default_bridge() {
+    let Some(engine) = engine_or_skip(
+        "stacks_are_isolated_on_their_own_networks_and_nothing_is_on_the_default_bridge",
+    )
+    .await
+    else {
+        return;
+    };
+    let a_guard = StackGuard::new("isolated-a");
+    let b_guard = StackGuard::new("isolated-b");
+    let a = engine
+        .deploy_blue_green(&echo_spec(&a_guard.stack, "services.web", "a"), &mut |_| {})
+        .await
+        .unwrap();
+    let b = engine
+        .deploy_blue_green(&echo_spec(&b_guard.stack, "services.web", "b"), &mut |_| {})
+        .await
+        .unwrap();
+    let fetch = |target: String| {
+        let port = a.front_door.port;
+        async move { get(port, &format!("/fetch?url=http://{target}/")).await }
+    };
+
+    // Inside stack A: its own front door, by name.
+    let (status, body) = fetch(format!("{}:{}", a.front_door.host, a.front_door.port))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("message=a"), "{body}");
+
+    // Stack B: neither by name nor by address.
+    let docker = raw_docker().await;
+    let b_ip = docker
+        .inspect_container(
+            &b.replicas[0].id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .unwrap()
+        .network_settings
+        .and_then(|n| n.networks)
+        .and_then(|n| n.get(&engine.stack_network(&b_guard.stack)).cloned())
+        .and_then(|e| e.ip_address)
+        .unwrap();
+    for target in [
+        b.replicas[0].backend(8080),
+        format!("{}:{}", b.front_door.host, b.front_door.port),
+        format!("{b_ip}:8080"),
+    ] {
+        let (status, body) = fetch(target.clone()).await.unwrap();
+        assert_ne!(status, 200, "stack A reached {target}: {body}");
+        assert!(!body.contains("message=b"), "{target}: {body}");
+    }
+
+    // Nothing on the default bridge or the host network; each container on
+    // its stack's network only; the front door hardened.
+    let bridge = docker
+        .inspect_network(
+            "bridge",
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .unwrap()
+        .containers
+        .unwrap_or_default();
+    for (guard, d) in [(&a_guard, &a), (&b_guard, &b)] {
+        let ids = d
+            .replicas
+            .iter()
+            .map(|r| r.id.clone())
+            .chain([d.front_door.container_id.clone()]);
+        for id in ids {
+            assert!(!bridge.contains_key(&id), "{id} is on the default bridge");
+            let info = docker
+                .inspect_container(
+                    &id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await
+                .unwrap();
+            let networks: Vec<String> = info
+                .network_settings
+                .and_then(|n| n.networks)
+                .unwrap_or_default()
+                .into_keys()
+                .collect();
+            assert_eq!(networks, vec![engine.stack_network(&guard.stack)]);
+            let host = info.host_config.unwrap();
+            assert_eq!(host.pids_limit, Some(apprun_docker::PIDS_LIMIT));
+            assert!(
+                host.cap_drop
+                    .unwrap_or_default()
+                    .contains(&"NET_RAW".to_string())
+            );
+            for binding in host
+                .port_bindings
+                .unwrap_or_default()
+                .values()
+                .flatten()
+                .flatten()
+            {
+                assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
+            }
+        }
+    }
+}
+
+/// Two instances (state locations) of one stack name: each sees, stops and
+/// destroys only its own containers and networks.
+#[tokio::test]
+async fn two_instances_of_one_stack_name_never_see_or_remove_each_other() {
+    let Some(engine) =
+        engine_or_skip("two_instances_of_one_stack_name_never_see_or_remove_each_other").await
+    else {
+        return;
+    };
+    let mut guard = StackGuard::new("instances");
+    let one = engine
+        .clone()
+        .with_instance(apprun_docker::instance_of("/x/one"));
+    let two = engine
+        .clone()
+        .with_instance(apprun_docker::instance_of("/x/two"));
+    guard.instance(one.instance());
+    guard.instance(two.instance());
+    let d1 = one
+        .deploy_blue_green(&echo_spec(&guard.stack, "services.web", "one"), &mut |_| {})
+        .await
+        .unwrap();
+    let d2 = two
+        .deploy_blue_green(&echo_spec(&guard.stack, "services.web", "two"), &mut |_| {})
+        .await
+        .unwrap();
+    let mine: Vec<String> = one
+        .list_owned(&guard.stack, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert!(!mine.contains(&d2.replicas[0].id));
+    assert!(matches!(
+        one.stop_and_remove(&guard.stack, &d2.replicas[0].id).await,
+        Err(DockerError::NotOwned { .. })
+    ));
+    assert_eq!(one.destroy_stack(&guard.stack).await.unwrap(), 3);
+    assert!(get(d1.front_door.port, "/").await.is_err());
+    let (status, body) = get(d2.front_door.port, "/").await.unwrap();
+    assert_eq!(
+        (status, body.contains("message=two")),
+        (200, true),
+        "{body}"
+    );
+}
+
+/// Services of a new stack deploying at the same time share one stack
+/// network (an engine before API 1.44 would create two of the same name).
+#[tokio::test]
+async fn services_deployed_at_once_share_one_stack_network() {
+    let Some(engine) = engine_or_skip("services_deployed_at_once_share_one_stack_network").await
+    else {
+        return;
+    };
+    let guard = StackGuard::new("together");
+    let specs: Vec<_> = ["services.a", "services.b", "services.c"]
+        .into_iter()
+        .map(|address| echo_spec(&guard.stack, address, address))
+        .collect();
+    let deploys = specs.iter().map(|spec| {
+        let engine = engine.clone();
+        async move { engine.deploy_blue_green(spec, &mut |_| {}).await }
+    });
+    for d in futures_util::future::join_all(deploys).await {
+        d.unwrap();
+    }
+    let networks = engine.list_owned_networks(&guard.stack).await.unwrap();
+    assert_eq!(networks.len(), 1, "{networks:?}");
+    assert_eq!(networks[0].role, labels::ROLE_STACK_NETWORK);
+    assert_eq!(networks[0].name, engine.stack_network(&guard.stack));
 }

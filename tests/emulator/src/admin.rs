@@ -27,7 +27,7 @@ use crate::faults::{ActiveFault, FaultRule};
 use crate::operations;
 use crate::request_log::RequestLogEntry;
 use crate::server::{Shared, lock};
-use crate::state::State;
+use crate::state::Regions;
 use crate::wire::{self, Body};
 
 /// A cloneable handle on a running emulator's clock, faults and request log.
@@ -55,7 +55,9 @@ impl Admin {
     pub fn advance(&self, by: Duration) {
         self.shared.clock.advance(by);
         let now = self.shared.clock.now_ms();
-        operations::settle_all(&mut lock(&self.shared.state), now);
+        for state in lock(&self.shared.state).all_mut() {
+            operations::settle_all(state, now);
+        }
     }
 
     /// Sets how long operations started from now on take.
@@ -104,11 +106,12 @@ impl Admin {
         lock(&self.shared.log).clear();
     }
 
-    /// Forgets every resource, fault rule and logged request (the clock keeps its time).
+    /// Forgets every resource (in every region), fault rule and logged
+    /// request (the clock keeps its time).
     pub fn reset(&self) {
         let scope = lock(&self.shared.settings).scope.clone();
         *lock(&self.shared.state) =
-            State::new(&scope, self.shared.seed, self.shared.clock.now_ms());
+            Regions::new(&scope, self.shared.seed, self.shared.clock.now_ms());
         self.clear_faults();
         self.clear_requests();
     }

@@ -48,6 +48,14 @@ pub enum ApiError {
     /// `SerializationException` (400): the body is not the JSON the operation expects.
     #[error("SerializationException: {0}")]
     Serialization(String),
+    /// `IncompleteSignatureException` (400): the request's SigV4 signature
+    /// is missing a part or is not SigV4.
+    #[error("IncompleteSignatureException: {0}")]
+    IncompleteSignature(String),
+    /// `InvalidSignatureException` (403): the credential scope names an
+    /// invalid region or another service.
+    #[error("InvalidSignatureException: {0}")]
+    InvalidSignature(String),
 }
 
 impl ApiError {
@@ -63,6 +71,8 @@ impl ApiError {
             ApiError::Server { .. } => "ServiceUnavailableException",
             ApiError::UnknownOperation(_) => "UnknownOperationException",
             ApiError::Serialization(_) => "SerializationException",
+            ApiError::IncompleteSignature(_) => "IncompleteSignatureException",
+            ApiError::InvalidSignature(_) => "InvalidSignatureException",
         }
     }
 
@@ -70,6 +80,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Throttling { status, .. } | ApiError::Server { status, .. } => *status,
+            ApiError::InvalidSignature(_) => 403,
             _ => 400,
         }
     }
@@ -82,7 +93,9 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::QuotaExceeded(m)
             | ApiError::UnknownOperation(m)
-            | ApiError::Serialization(m) => m,
+            | ApiError::Serialization(m)
+            | ApiError::IncompleteSignature(m)
+            | ApiError::InvalidSignature(m) => m,
             ApiError::Throttling { message, .. } | ApiError::Server { message, .. } => message,
         }
     }

@@ -27,7 +27,9 @@
 //! answers), `dispatch` (operation routing), `services`, `service_spec`,
 //! `operations`, `autoscaling`, `vpc_connectors`, `observability`, `tags`
 //! (the API), `model` and `validate` (shapes and constraints from the API
-//! model), `state`, `arn`, `clock`, `faults`, `request_log`, `admin`.
+//! model), `state` (one per region a request was signed for), `signing`
+//! (that region, from the SigV4 credential scope), `arn`, `clock`,
+//! `faults`, `request_log`, `admin`.
 
 mod admin;
 mod arn;
@@ -43,6 +45,7 @@ mod request_log;
 mod server;
 mod service_spec;
 mod services;
+mod signing;
 mod state;
 mod tags;
 mod validate;

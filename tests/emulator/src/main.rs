@@ -17,7 +17,8 @@ struct Args {
     /// Port on 127.0.0.1; 0 picks a free one (printed on start).
     #[arg(long, default_value_t = 0, env = "APPRUNNER_EMULATOR_PORT")]
     port: u16,
-    /// Region in ARNs and service URLs.
+    /// Region in ARNs and service URLs of unsigned requests (a signed
+    /// request gets the region of its SigV4 credential scope).
     #[arg(long, default_value = "us-east-1")]
     region: String,
     /// 12-digit account id in ARNs.

@@ -32,7 +32,8 @@ use crate::error::{ApiError, EmulatorError};
 use crate::faults::{Action, FaultPlan, FaultRule};
 use crate::operations;
 use crate::request_log::{RequestLog, RequestLogEntry, redact};
-use crate::state::{Settings, State};
+use crate::signing;
+use crate::state::{Regions, Settings};
 use crate::wire::{self, Body};
 
 /// The largest request body accepted (the real limit is not published).
@@ -43,7 +44,8 @@ const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 pub(crate) struct Shared {
     pub clock: Clock,
     pub settings: Mutex<Settings>,
-    pub state: Mutex<State>,
+    /// Each signed-for region's resources.
+    pub state: Mutex<Regions>,
     pub faults: Mutex<FaultPlan>,
     pub log: Mutex<RequestLog>,
     pub seed: u64,
@@ -108,7 +110,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The region in ARNs and service URLs (default `us-east-1`).
+    /// The region in ARNs and service URLs of unsigned requests (default
+    /// `us-east-1`); a signed request's ARNs and URLs carry the region of
+    /// its SigV4 credential scope.
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = region.into();
         self
@@ -223,7 +227,7 @@ impl EmulatorBuilder {
             account_id: self.account_id,
         };
         let clock = Clock::new(self.clock);
-        let state = State::new(&scope, self.seed, clock.now_ms());
+        let state = Regions::new(&scope, self.seed, clock.now_ms());
         let mut faults = FaultPlan::new(self.seed);
         for rule in self.faults {
             faults.add(rule);
@@ -354,6 +358,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let is_post = request.method() == http::Method::POST;
+    let region = signing::signed_region(request.headers(), request.uri().query());
     let Some(body) = read_body(request.into_body()).await else {
         return wire::error(&ApiError::Serialization(
             "The request body is too large or unreadable".to_owned(),
@@ -382,6 +387,10 @@ async fn handle(
         Err(err) => return finish(&shared, entry, Err(err)),
     };
     entry.operation = operation.clone();
+    let region = match region {
+        Ok(region) => region,
+        Err(err) => return finish(&shared, entry, Err(err)),
+    };
     let params = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(serde_json::Map::new())
     } else {
@@ -441,7 +450,13 @@ async fn handle(
             std::future::pending().await
         }
         Some(Action::CommitThenDrop) => {
-            let result = run(&shared, &operation, params.clone(), decision.scripted);
+            let result = run(
+                &shared,
+                &operation,
+                params.clone(),
+                region,
+                decision.scripted,
+            );
             note_result(&mut entry, &params, &result);
             entry.status = None;
             lock(&shared.log).push(entry);
@@ -449,26 +464,39 @@ async fn handle(
             std::future::pending().await
         }
         None => {
-            let result = run(&shared, &operation, params.clone(), decision.scripted);
+            let result = run(
+                &shared,
+                &operation,
+                params.clone(),
+                region,
+                decision.scripted,
+            );
             note_result(&mut entry, &params, &result);
             finish(&shared, entry, result)
         }
     }
 }
 
-/// Runs the operation against the state, at the clock's current time.
+/// Runs the operation against the state of the region the request was
+/// signed for (the configured region when unsigned), at the clock's
+/// current time.
 fn run(
     shared: &Shared,
     operation: &str,
     params: Value,
+    region: Option<String>,
     scripted: Option<crate::state::Outcome>,
 ) -> Result<Value, ApiError> {
-    let settings = lock(&shared.settings).clone();
+    let mut settings = lock(&shared.settings).clone();
+    if let Some(region) = region {
+        settings.scope.region = region;
+    }
     let now = shared.clock.now_ms();
-    let mut state = lock(&shared.state);
-    operations::settle_all(&mut state, now);
+    let mut regions = lock(&shared.state);
+    let state = regions.get(&settings.scope, now);
+    operations::settle_all(state, now);
     let mut ctx = Ctx {
-        state: &mut state,
+        state,
         settings: &settings,
         now,
         scripted,

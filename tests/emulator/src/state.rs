@@ -305,6 +305,57 @@ impl State {
     }
 }
 
+/// The account's resources in every region a request was signed for:
+/// each region is separate, as in AWS (an ARN of one region is not found
+/// in another, listings show one region's resources).
+#[derive(Debug)]
+pub(crate) struct Regions {
+    seed: u64,
+    default_region: String,
+    by_region: BTreeMap<String, State>,
+}
+
+impl Regions {
+    /// The default region's fresh state; other regions start on first use.
+    pub(crate) fn new(scope: &Scope, seed: u64, now: u64) -> Self {
+        let mut regions = Regions {
+            seed,
+            default_region: scope.region.clone(),
+            by_region: BTreeMap::new(),
+        };
+        regions.get(scope, now);
+        regions
+    }
+
+    /// The state of `scope`'s region, made fresh (holding only the default
+    /// auto scaling configuration) at `now` when the region is new. The
+    /// default region keeps the emulator's seed, so its ids do not depend
+    /// on which other regions were used; another region's seed mixes in
+    /// its name, so two regions hand out different ids.
+    pub(crate) fn get(&mut self, scope: &Scope, now: u64) -> &mut State {
+        let seed = if scope.region == self.default_region {
+            self.seed
+        } else {
+            // FNV-1a of the region name.
+            let mixed = scope
+                .region
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                });
+            self.seed ^ mixed
+        };
+        self.by_region
+            .entry(scope.region.clone())
+            .or_insert_with(|| State::new(scope, seed, now))
+    }
+
+    /// Every region's state.
+    pub(crate) fn all_mut(&mut self) -> impl Iterator<Item = &mut State> {
+        self.by_region.values_mut()
+    }
+}
+
 /// One page of a list, and the token of the next one.
 pub(crate) fn paginate<T: Clone>(
     items: &[T],

@@ -301,6 +301,10 @@ pub(crate) async fn create(
             let Some(service) = out.service else {
                 return Err(crate::error::missing("CreateService", "Service").into_provider(&what));
             };
+            // Recorded before waiting: a service that ends `CREATE_FAILED`,
+            // or a wait that fails, leaves it in state (replaced or finished
+            // by the next apply), never only in App Runner.
+            request.created.report(&applied(&service)).await?;
             wait::operation(
                 &ctx.clients,
                 &ctx.settings,
@@ -313,6 +317,7 @@ pub(crate) async fn create(
             (service.service_arn.clone(), Some(service))
         }
         Created::Found(found) => {
+            request.created.report(&found).await?;
             // An earlier attempt created it: wait for its creation.
             let op = wait::newest_operation(&ctx.clients, &ctx.settings, &found.physical_id)
                 .await

@@ -166,6 +166,7 @@ pub fn request<'a>(
         attributes: attrs,
         dependencies: deps,
         progress,
+        created: apprun_engine::provider::Created::ignore(),
     }
 }
 

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use apprun_schema::Address;
 use apprun_state::{DigestKey, OpId, Outcome, PendingAction, PendingOp, Resource, StateError};
 use serde_json::{Value, json};
+use tokio::sync::Mutex;
 
 use super::failpoints;
 use super::journal::JournalClient;
 use super::schedule::Step;
 use crate::desired::DesiredResource;
 use crate::kinds::rules;
-use crate::provider::{Applied, Progress, Provider, ProviderError, ResourceRequest};
+use crate::provider::{Applied, Created, Progress, Provider, ProviderError, ResourceRequest};
 use crate::record::recorded;
 use crate::values::seal;
 
@@ -53,6 +54,10 @@ enum Settle {
     /// Leave it pending: whether the call took effect is unknown, and the
     /// next run reconciles it.
     LeavePending,
+    /// The operation was completed already (a create's resource was
+    /// recorded as incomplete when it came to exist): record this resource
+    /// as a fresh, immediately completed operation.
+    Record(Resource),
 }
 
 impl Settle {
@@ -182,6 +187,13 @@ impl<P: Provider + 'static> Job<P> {
     /// `replaces` is the old resource: its deletion is journaled after the new
     /// one exists and before the new record replaces the old one, so a crash
     /// at any point leaves a trace of both.
+    ///
+    /// The provider reports the resource the moment its primary call
+    /// succeeded ([`crate::provider::Created`]): it is then recorded as
+    /// incomplete, so a follow-up call that fails leaves it in state (the
+    /// next apply finishes it) and never in the provider alone. A create
+    /// that meets "already exists" on a resource this stack made for this
+    /// address (by its ownership tags) adopts it and finishes it.
     async fn create(
         &self,
         desired: &DesiredResource,
@@ -197,32 +209,114 @@ impl<P: Provider + 'static> Job<P> {
         let detail =
             json!({ "name": desired.name, "attributes": self.sealed(desired), "replaces": old });
         let op = self.op(action, detail)?;
+        let recorder = Recorder {
+            journal: self.journal.clone(),
+            op: op.id.clone(),
+            replaces: replaces.cloned(),
+            record: self.incomplete_record_maker(desired),
+            reported: Arc::new(Mutex::new(Reported::default())),
+        };
+        let created = recorder.hook();
         let call = async {
-            match self.provider.create(&self.request(desired)).await {
+            let request = ResourceRequest {
+                created,
+                ..self.request(desired)
+            };
+            match self.provider.create(&request).await {
                 // The call may have taken effect: look before anything else.
                 Err(ProviderError::Ambiguous { operation, message }) => Ok(self
                     .provider
                     .find_owned(&self.stack, &desired.address, &desired.name)
                     .await?
                     .ok_or(ProviderError::Ambiguous { operation, message })),
+                // Ours from an earlier run (its tags say so): adopt it.
+                Err(ProviderError::AlreadyExists { what }) => {
+                    match self
+                        .provider
+                        .find_owned(&self.stack, &desired.address, &desired.name)
+                        .await?
+                    {
+                        Some(found) => Ok(self.adopt(&request, found).await),
+                        None => Ok(Err(ProviderError::AlreadyExists { what })),
+                    }
+                }
                 answer => Ok(answer),
             }
         };
-        let settle = |answer: &Answer<Applied>| match answer {
-            Ok(applied) => {
-                let outcome = Outcome::Applied(self.record_of(desired, applied));
-                Ok(match replaces {
-                    Some(old) => {
-                        Settle::Depose(Deposed::delete_op(&desired.address, old)?, outcome)
-                    }
-                    None => Settle::Complete(outcome),
-                })
+        let reported = recorder.reported.clone();
+        let settle = |answer: &Answer<Applied>| {
+            let reported = reported
+                .try_lock()
+                .map(|r| r.applied.clone())
+                .ok()
+                .flatten();
+            match (answer, reported) {
+                // The hook completed the create's operation already: record
+                // the finished resource, or why it is still incomplete.
+                (Ok(applied), Some(_)) => Ok(Settle::Record(self.record_of(desired, applied))),
+                (Err(error), Some(last)) => {
+                    let mut record = self.record_of(desired, &last);
+                    record.incomplete = Some(format!("creating it did not finish: {error}"));
+                    Ok(Settle::Record(record))
+                }
+                (Ok(applied), None) => {
+                    let outcome = Outcome::Applied(self.record_of(desired, applied));
+                    Ok(match replaces {
+                        Some(old) => {
+                            Settle::Depose(Deposed::delete_op(&desired.address, old)?, outcome)
+                        }
+                        None => Settle::Complete(outcome),
+                    })
+                }
+                (Err(ProviderError::Ambiguous { .. }), None) => Ok(Settle::LeavePending),
+                (Err(_), None) => Ok(Settle::Complete(Outcome::Failed)),
             }
-            Err(ProviderError::Ambiguous { .. }) => Ok(Settle::LeavePending),
-            Err(_) => Ok(Settle::Complete(Outcome::Failed)),
         };
-        self.journaled(op, call, settle).await?;
-        Ok(())
+        let result = self.journaled(op, call, settle).await;
+        if let Some(error) = recorder.state_failure().await {
+            return Err(TaskError::State(error));
+        }
+        result.map(|_| ())
+    }
+
+    /// Adopts `found`, a resource this stack made for this address in an
+    /// earlier run whose create did not finish: records it as incomplete,
+    /// then reads it and updates what differs from the stack.
+    async fn adopt(&self, request: &ResourceRequest<'_>, found: Applied) -> Answer<Applied> {
+        (self.progress)(
+            &self.address,
+            "exists already, made by this stack for this address: adopting it",
+        );
+        request.created.report(&found).await?;
+        self.finish(request, &found).await
+    }
+
+    /// Brings an existing resource to what the stack declares: reads it,
+    /// compares, and updates what differs (an update with nothing to
+    /// change still returns its outputs).
+    async fn finish(&self, request: &ResourceRequest<'_>, found: &Applied) -> Answer<Applied> {
+        let kind = self.address.kind;
+        let expected = request.attributes;
+        let Some(observed) = self
+            .provider
+            .read(kind, &found.physical_id, expected)
+            .await?
+        else {
+            return Err(ProviderError::NotFound {
+                what: self.address.to_string(),
+            });
+        };
+        let kind_rules = rules(kind);
+        let live = seal(&kind_rules, &observed.attributes, &self.key);
+        let want = seal(&kind_rules, expected, &self.key);
+        let mut changed: Vec<String> = crate::diff::diff(&live, &want)
+            .into_iter()
+            .map(|attribute| attribute.path)
+            .collect();
+        changed.dedup();
+        self.provider
+            .update(&found.physical_id, request, &changed)
+            .await
     }
 
     /// Changes the resource in place.
@@ -312,6 +406,7 @@ impl<P: Provider + 'static> Job<P> {
                 self.journal.complete(id, outcome).await?;
             }
             Settle::LeavePending => {}
+            Settle::Record(resource) => self.journal.record(resource).await?,
         }
         Ok(answer?)
     }
@@ -329,6 +424,7 @@ impl<P: Provider + 'static> Job<P> {
             attributes: &self.resolved,
             dependencies: &self.dependencies,
             progress: self.progress.clone(),
+            created: Created::ignore(),
         }
     }
 
@@ -348,12 +444,111 @@ impl<P: Provider + 'static> Job<P> {
         )
     }
 
+    /// Makes the incomplete record of `desired` once the provider reports
+    /// it exists (owned, for the [`Created`] hook).
+    fn incomplete_record_maker(&self, desired: &DesiredResource) -> RecordMaker {
+        let (desired, resolved, key) = (desired.clone(), self.resolved.clone(), self.key.clone());
+        Arc::new(move |applied: &Applied| {
+            let mut record = recorded(
+                &desired,
+                &resolved,
+                &applied.physical_id,
+                applied.outputs.clone(),
+                &key,
+            );
+            record.incomplete =
+                Some("it was created, then the run stopped before its create finished".to_string());
+            record
+        })
+    }
+
     fn need_desired(&self) -> Result<&DesiredResource, TaskError> {
         self.desired.as_ref().ok_or_else(|| missing(&self.address))
     }
 
     fn need_record(&self) -> Result<&Resource, TaskError> {
         self.record.as_ref().ok_or_else(|| missing(&self.address))
+    }
+}
+
+/// Makes a resource's incomplete record from what its create reported.
+type RecordMaker = Arc<dyn Fn(&Applied) -> Resource + Send + Sync>;
+
+/// What the [`Created`] hook of one create has recorded so far.
+#[derive(Default)]
+struct Reported {
+    /// The last resource the provider reported (recorded as incomplete).
+    applied: Option<Applied>,
+    /// A state write the hook could not make: the apply ends with it.
+    failure: Option<StateError>,
+}
+
+/// Journals a create's resource as incomplete each time the provider
+/// reports it: the first report completes the create's operation (after
+/// journaling the deposed resource's delete, for a replacement), later ones
+/// record the newer report.
+#[derive(Clone)]
+struct Recorder {
+    journal: JournalClient,
+    op: OpId,
+    replaces: Option<Resource>,
+    record: RecordMaker,
+    reported: Arc<Mutex<Reported>>,
+}
+
+impl Recorder {
+    /// The hook to hand the provider.
+    fn hook(&self) -> Created {
+        let recorder = self.clone();
+        Created::new(move |applied| {
+            let recorder = recorder.clone();
+            async move { recorder.report(applied).await }
+        })
+    }
+
+    async fn report(&self, applied: Applied) -> Answer<()> {
+        let mut reported = self.reported.lock().await;
+        let record = (self.record)(&applied);
+        let written = match (&reported.applied, &self.replaces) {
+            (Some(_), _) => self.journal.record(record).await,
+            (None, Some(old)) => {
+                let address = Address::parse(&record.address);
+                match address.map(|a| Deposed::delete_op(&a, old)) {
+                    Some(Ok(deposed)) => match self.journal.begin(deposed).await {
+                        Ok(()) => self.complete(record).await,
+                        Err(error) => Err(error),
+                    },
+                    Some(Err(error)) => Err(error),
+                    None => self.complete(record).await,
+                }
+            }
+            (None, None) => self.complete(record).await,
+        };
+        match written {
+            Ok(()) => {
+                reported.applied = Some(applied);
+                Ok(())
+            }
+            Err(error) => {
+                let message = format!("the state could not be written: {error}");
+                reported.failure = Some(error);
+                Err(ProviderError::Fatal {
+                    message,
+                    help: "the resource exists but is not recorded; fix the state backend and apply again (apprun finds it by its ownership tags)".to_string(),
+                })
+            }
+        }
+    }
+
+    async fn complete(&self, record: Resource) -> Result<(), StateError> {
+        self.journal
+            .complete(self.op.clone(), Outcome::Applied(record))
+            .await
+    }
+
+    /// The state write that failed, if one did.
+    async fn state_failure(&self) -> Option<StateError> {
+        self.reported.lock().await.failure.take()
     }
 }
 

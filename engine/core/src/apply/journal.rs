@@ -2,7 +2,9 @@
 //! of state, to journal for them; the loop writes every request waiting in
 //! the channel in one atomic write and answers each once it is durable.
 
-use apprun_state::{Entry, Journal, OpId, Outcome, PendingOp, StateError, Storage};
+use apprun_state::{
+    Entry, Journal, OpId, Outcome, PendingAction, PendingOp, Resource, StateError, Storage,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// How many requests may wait in the channel.
@@ -54,6 +56,16 @@ impl JournalClient {
         let (tx, rx) = oneshot::channel();
         self.send(JournalRequest::Complete(id, outcome, tx), rx)
             .await
+    }
+
+    /// Durably records `resource` as is, as an operation completed at once
+    /// (a create's resource once it exists, then once it is finished).
+    pub(super) async fn record(&self, resource: Resource) -> Result<(), StateError> {
+        let mut op = PendingOp::new(resource.address.clone(), PendingAction::Update)?;
+        op.detail = serde_json::json!({ "record": true });
+        let id = op.id.clone();
+        self.begin(op).await?;
+        self.complete(id, Outcome::Applied(resource)).await
     }
 
     async fn send(

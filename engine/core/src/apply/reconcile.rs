@@ -201,5 +201,9 @@ fn adopted(address: &Address, op: &PendingOp, applied: Applied, snapshot: &Snaps
         .resource(&op.address)
         .map(|r| r.dependencies.clone())
         .unwrap_or_default();
+    // Its follow-up calls (policies, lifecycle, waiting) may not have run.
+    record.incomplete = Some(
+        "an interrupted create made it; apply reads it and finishes what is missing".to_string(),
+    );
     record
 }

@@ -209,18 +209,41 @@ impl Schedule {
         }
     }
 
-    /// Per change, in apply order, what became of it (the deletion of a
-    /// replaced resource is part of its replacement).
+    /// Per change, in apply order, what became of it. The deletion of a
+    /// replaced resource is part of its replacement: a replacement whose
+    /// old resource could not be deleted failed (the old one stays
+    /// recorded as a pending delete, which the next apply retries).
     pub(super) fn results(self) -> Vec<(Address, Action, ChangeOutcome)> {
+        let mut cleanup_failures: BTreeMap<Address, ProviderError> = BTreeMap::new();
+        for (node, status) in self.nodes.iter().zip(&self.status) {
+            if node.step == Step::DeleteOld
+                && let Some(ChangeOutcome::Failed(error)) = status
+            {
+                cleanup_failures.insert(node.address.clone(), cleanup_failed(&node.address, error));
+            }
+        }
         self.nodes
             .into_iter()
             .zip(self.status)
             .filter(|(node, _)| node.step != Step::DeleteOld)
             .map(|(node, status)| {
-                let outcome = status.unwrap_or(ChangeOutcome::NotStarted);
+                let outcome = match (status, cleanup_failures.remove(&node.address)) {
+                    (Some(ChangeOutcome::Done), Some(error)) => ChangeOutcome::Failed(error),
+                    (status, _) => status.unwrap_or(ChangeOutcome::NotStarted),
+                };
                 (node.address, node.action, outcome)
             })
             .collect()
+    }
+}
+
+/// The failure of a replacement whose new resource is in place but whose
+/// old one could not be deleted.
+fn cleanup_failed(address: &Address, error: &ProviderError) -> ProviderError {
+    ProviderError::OperationFailed {
+        what: format!("deleting the resource {address} replaced"),
+        message: error.to_string(),
+        help: "the replacement is in place and recorded; the old one stays recorded as a pending delete, which the next apply retries".to_string(),
     }
 }
 
@@ -337,6 +360,13 @@ impl Builder {
                     && dep != index
                 {
                     self.nodes[index].deps.insert(dep);
+                }
+                // A dependent replaced create-before-destroy still uses this
+                // one through its old self until that is deleted too.
+                if let Some(&old) = self.old_delete.get(*dependent)
+                    && old != index
+                {
+                    self.nodes[index].deps.insert(old);
                 }
             }
         }

@@ -151,6 +151,13 @@ async fn decide<P: Provider + 'static>(
     }
     let observed = match state {
         Some(snapshot) if request.refresh => Some(read::observe(provider.clone(), snapshot).await?),
+        // Without a refresh, an incomplete resource is still read: only what
+        // it looks like now says what finishing it takes.
+        Some(snapshot) if snapshot.resources.iter().any(|r| r.incomplete.is_some()) => {
+            let mut incomplete = snapshot.clone();
+            incomplete.resources.retain(|r| r.incomplete.is_some());
+            Some(read::observe(provider.clone(), &incomplete).await?)
+        }
         _ => None,
     };
     Ok(make_plan(PlanInput {

@@ -123,14 +123,42 @@ pub(crate) struct ServicePlan {
     pub notes: Vec<String>,
 }
 
+/// `value` with every URL that is a key of `urls` replaced by its value.
+/// The URLs end in a port, so one is replaced only where no digit follows:
+/// `…:80` is not replaced inside `…:8080`.
+pub(crate) fn rewrite_urls(value: &str, urls: &BTreeMap<String, String>) -> String {
+    let continues = |c: char| c.is_ascii_digit();
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    'scan: while !rest.is_empty() {
+        for (from, to) in urls {
+            if let Some(after) = rest.strip_prefix(from.as_str())
+                && !after.starts_with(continues)
+            {
+                out.push_str(to);
+                rest = after;
+                continue 'scan;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
 /// Builds the [`ServiceSpec`] of a service request whose document is
 /// `attrs`. `secrets` are resolved already; `base_dir` is the stack file's
-/// directory.
+/// directory; `urls` maps the URLs of services as people see them to the
+/// URLs that reach them from containers, rewritten in env values.
 pub(crate) fn service_spec(
     request: &ResourceRequest<'_>,
     attrs: &ServiceAttributes,
     base_dir: &Path,
     secrets: BTreeMap<String, Secret>,
+    urls: &BTreeMap<String, String>,
 ) -> Result<ServicePlan, ProviderError> {
     let address = request.address;
     let mut notes = Vec::new();
@@ -184,7 +212,10 @@ pub(crate) fn service_spec(
     let mut spec = ServiceSpec::new(request.stack, address.to_string(), image, port);
     spec.env = attrs
         .env_in_clear()
-        .map_err(|e| invalid(address, e.to_string()))?;
+        .map_err(|e| invalid(address, e.to_string()))?
+        .into_iter()
+        .map(|(k, v)| (k, rewrite_urls(&v, urls)))
+        .collect();
     spec.secrets = secrets;
     spec.cpu_units = attrs.cpu.0;
     spec.memory_mb = attrs.memory.0;
@@ -266,9 +297,33 @@ mod tests {
             attributes,
             dependencies: &dependencies,
             progress: Arc::new(|_: &Address, _: &str| {}),
+            created: apprun_engine::provider::Created::ignore(),
         };
         let attrs = service_attributes(&address, attributes)?;
-        service_spec(&request, &attrs, Path::new("."), BTreeMap::new())
+        service_spec(
+            &request,
+            &attrs,
+            Path::new("."),
+            BTreeMap::new(),
+            &BTreeMap::new(),
+        )
+    }
+
+    #[test]
+    fn urls_are_rewritten_whole_and_only_whole() {
+        let urls = BTreeMap::from([(
+            "http://127.0.0.1:80".to_string(),
+            "http://fd:80".to_string(),
+        )]);
+        assert_eq!(
+            rewrite_urls("http://127.0.0.1:80/v1 and http://127.0.0.1:80", &urls),
+            "http://fd:80/v1 and http://fd:80"
+        );
+        assert_eq!(
+            rewrite_urls("http://127.0.0.1:8080/", &urls),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(rewrite_urls("plain ünïcode", &urls), "plain ünïcode");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use apprun_engine::attributes::ServiceAttributes;
 use bollard::query_parameters::InspectContainerOptions;
 use serde_json::{Map, Value};
 
+use super::attrs::rewrite_urls;
 use crate::engine::{DockerEngine, Owned};
 use crate::error::{DockerError, Result, status_of};
 use crate::labels;
@@ -65,7 +66,25 @@ pub(crate) async fn observe_service(
     engine: &DockerEngine,
     query: &ServiceQuery<'_>,
 ) -> Result<Option<ServiceView>> {
-    let owned = engine.list_owned(query.stack, Some(query.address)).await?;
+    let everything = engine.list_owned(query.stack, None).await?;
+    // Env values hold other services' URLs as containers reach them; the
+    // record holds them as people see them (`${services.x.url}`).
+    let urls: BTreeMap<String, String> = everything
+        .iter()
+        .filter(|c| c.role == labels::ROLE_FRONT_DOOR)
+        .filter_map(|c| {
+            let port = c.labels.get(labels::FRONT_DOOR_PORT)?;
+            let host = engine.front_door_host(query.stack, &c.address);
+            Some((
+                format!("http://{host}:{port}"),
+                format!("http://127.0.0.1:{port}"),
+            ))
+        })
+        .collect();
+    let owned: Vec<Owned> = everything
+        .into_iter()
+        .filter(|c| c.address == query.address)
+        .collect();
     let name = query.attributes.name.as_str();
     let mut replicas: Vec<&Owned> = owned
         .iter()
@@ -261,7 +280,7 @@ pub(crate) async fn observe_service(
                     continue;
                 }
                 if recorded_env.contains_key(k) || !defaults.contains(e) {
-                    env_attr.insert(k.to_string(), Value::String(v.to_string()));
+                    env_attr.insert(k.to_string(), Value::String(rewrite_urls(v, &urls)));
                 }
             }
             if let Some(p) = recorded_env.get("PORT") {

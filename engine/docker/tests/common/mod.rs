@@ -28,9 +28,12 @@ pub async fn engine_or_skip(test: &str) -> Option<DockerEngine> {
     }
 }
 
-/// A unique stack name for one test, destroyed on drop (even on panic).
+/// A unique stack name for one test, destroyed on drop (even on panic) in
+/// the default instance and every instance added with
+/// [`StackGuard::instance`].
 pub struct StackGuard {
     pub stack: String,
+    instances: Vec<String>,
 }
 
 impl StackGuard {
@@ -42,13 +45,20 @@ impl StackGuard {
         let stack = format!("t-{test}-{}-{:x}", std::process::id(), nanos % 0xffff_ffff);
         StackGuard {
             stack: stack.replace('_', "-"),
+            instances: vec![apprun_docker::DEFAULT_INSTANCE.to_string()],
         }
+    }
+
+    /// Also destroys the stack in `instance` on drop.
+    pub fn instance(&mut self, instance: &str) {
+        self.instances.push(instance.to_string());
     }
 }
 
 impl Drop for StackGuard {
     fn drop(&mut self) {
         let stack = self.stack.clone();
+        let instances = self.instances.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -56,7 +66,13 @@ impl Drop for StackGuard {
                 .unwrap();
             rt.block_on(async {
                 if let Ok(e) = DockerEngine::connect().await {
-                    let _ = e.destroy_stack(&stack).await;
+                    for instance in instances {
+                        let _ = e
+                            .clone()
+                            .with_instance(instance)
+                            .destroy_stack(&stack)
+                            .await;
+                    }
                 }
             });
             image_tags::remove_image_tags(&[

@@ -36,9 +36,23 @@ pub fn client(emu: &RunningEmulator) -> Client {
     client_with(emu, RetryConfig::disabled(), None)
 }
 
+/// An SDK client that signs its requests for `region` (retries disabled).
+pub fn client_in(emu: &RunningEmulator, region: &'static str) -> Client {
+    build_client(emu, region, RetryConfig::disabled(), None)
+}
+
 /// An SDK client with the given retry policy and optional attempt timeout.
 pub fn client_with(
     emu: &RunningEmulator,
+    retry: RetryConfig,
+    attempt_timeout: Option<Duration>,
+) -> Client {
+    build_client(emu, "us-east-1", retry, attempt_timeout)
+}
+
+fn build_client(
+    emu: &RunningEmulator,
+    region: &'static str,
     retry: RetryConfig,
     attempt_timeout: Option<Duration>,
 ) -> Client {
@@ -48,7 +62,7 @@ pub fn client_with(
     }
     let config = aws_sdk_apprunner::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region))
         .credentials_provider(Credentials::new(
             "test",
             "test",
@@ -126,6 +140,19 @@ pub async fn raw(emu: &RunningEmulator, target: &str, body: &str) -> (u16, Value
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// POSTs a raw awsJson1_0 request with this `Authorization` header (the
+/// signature itself is not checked); returns the status and the parsed body.
+pub async fn raw_signed(
+    emu: &RunningEmulator,
+    target: &str,
+    authorization: &str,
+    body: &str,
+) -> (u16, Value) {
+    let headers = format!("X-Amz-Target: {target}\r\nAuthorization: {authorization}\r\n");
+    let (status, text) = exchange(emu, "POST", "/", &headers, body).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 /// A minimal HTTP/1.1 exchange over a fresh connection.
 pub async fn http(
     emu: &RunningEmulator,
@@ -134,12 +161,23 @@ pub async fn http(
     target: Option<&str>,
     body: &str,
 ) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
     let target = target
         .map(|t| format!("X-Amz-Target: {t}\r\n"))
         .unwrap_or_default();
+    exchange(emu, method, path, &target, body).await
+}
+
+/// One request with `headers` (each line ending in CRLF) over a fresh connection.
+async fn exchange(
+    emu: &RunningEmulator,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\n{target}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         emu.addr(),
         body.len()
     );

@@ -7,6 +7,7 @@ mod common;
 
 mod autoscaling;
 mod observability_tags;
+mod regions;
 mod services;
 mod vpc_connectors;
 mod wire;
