@@ -87,12 +87,67 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Folds every `--stack FILE` into the positional STACK it stands for.
+    pub fn normalize(&mut self) {
+        match self {
+            Command::Validate(args) | Command::Graph(args) => args.normalize(),
+            Command::Plan(args) => args.stack.normalize(),
+            Command::Apply(args) | Command::Destroy(args) => args.stack.normalize(),
+            Command::Output(args) => {
+                // `apprun output STACK`: a lone positional naming a stack
+                // file is the stack, not an output's name.
+                if let Some(name) = &args.name
+                    && args.state.stack_flag.is_none()
+                    && [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e))
+                {
+                    args.state.stack_flag = Some(PathBuf::from(name));
+                    args.name = None;
+                }
+                let state = &mut args.state;
+                if let Some(file) = state.stack_flag.take() {
+                    state.stack = file;
+                }
+            }
+            Command::Refresh(state)
+            | Command::Import { state, .. }
+            | Command::State(
+                StateCommand::List(state)
+                | StateCommand::Show { state, .. }
+                | StateCommand::Rm { state, .. }
+                | StateCommand::Migrate { state, .. }
+                | StateCommand::Unlock { state, .. },
+            ) => {
+                if let Some(file) = state.stack_flag.take() {
+                    state.stack = file;
+                }
+            }
+            Command::Drift(_)
+            | Command::Show { .. }
+            | Command::Schema
+            | Command::Completions { .. } => {}
+        }
+    }
+}
+
+impl StackArgs {
+    fn normalize(&mut self) {
+        if let Some(file) = self.stack_flag.take() {
+            self.stack = file;
+        }
+    }
+}
+
 /// Arguments of every command that reads a stack.
 #[derive(Debug, Clone, Args)]
 pub struct StackArgs {
     /// The stack file.
     #[arg(default_value = "apprun.yaml")]
     pub stack: PathBuf,
+
+    /// The stack file (the same as the positional STACK).
+    #[arg(long = "stack", value_name = "FILE", conflicts_with = "stack")]
+    pub stack_flag: Option<PathBuf>,
 
     /// Set a variable: NAME=VALUE (repeatable; wins over --var-file).
     #[arg(long = "var", value_name = "NAME=VALUE")]
@@ -145,8 +200,13 @@ pub struct PlanArgs {
     /// Plan the destruction of every resource in state.
     #[arg(long)]
     pub destroy: bool,
-    /// Read the live resources first and plan against what is there (needs the target reachable).
-    #[arg(long)]
+    /// Plan against the state alone, without reading the live resources
+    /// first (by default a plan reads them, like apply; a stack with
+    /// nothing in state needs no call either way).
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_refresh: bool,
+    /// Read the live resources first (the default; kept for scripts).
+    #[arg(long, hide = true)]
     pub refresh: bool,
 }
 
@@ -182,20 +242,60 @@ pub struct ApplyArgs {
 /// Arguments of `drift`.
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Which state.
-    #[command(flatten)]
-    pub state: StateArgs,
+    /// The stack files to check (default: apprun.yaml); one combined report.
+    #[arg(value_name = "STACK")]
+    pub stacks: Vec<PathBuf>,
+    /// A stack file to check (repeatable; the same as a positional STACK).
+    #[arg(long = "stack", value_name = "FILE")]
+    pub stack_flags: Vec<PathBuf>,
+    /// The target whose state to use.
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// Set a variable: NAME=VALUE (repeatable; every stack gets it).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a YAML file (repeatable; every stack gets them).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
     /// Exit 2 when something drifted, 0 when in sync, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
 
+impl DriftArgs {
+    /// The stack arguments of each stack to check, in the order given.
+    pub fn stack_args(&self) -> Vec<StackArgs> {
+        let mut files: Vec<PathBuf> = self
+            .stacks
+            .iter()
+            .chain(&self.stack_flags)
+            .cloned()
+            .collect();
+        if files.is_empty() {
+            files.push(PathBuf::from("apprun.yaml"));
+        }
+        files
+            .into_iter()
+            .map(|stack| StackArgs {
+                stack,
+                stack_flag: None,
+                vars: self.vars.clone(),
+                var_files: self.var_files.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Which stack's state a command works on.
 #[derive(Debug, Args)]
 pub struct StateArgs {
-    /// The stack file (its state lives beside it, under .apprun/).
-    #[arg(long = "stack", default_value = "apprun.yaml", value_name = "FILE")]
+    /// The stack file (its state lives beside it, under .apprun/, unless
+    /// its `state:` says otherwise).
+    #[arg(value_name = "STACK", default_value = "apprun.yaml")]
     pub stack: PathBuf,
+    /// The stack file (the same as the positional STACK).
+    #[arg(long = "stack", value_name = "FILE", conflicts_with = "stack")]
+    pub stack_flag: Option<PathBuf>,
     /// The target whose state to use.
     #[arg(long, value_enum, default_value_t = Target::Aws)]
     pub target: Target,
@@ -211,7 +311,11 @@ impl StateArgs {
     /// The stack arguments these imply.
     pub fn stack_args(&self) -> StackArgs {
         StackArgs {
-            stack: self.stack.clone(),
+            stack: self
+                .stack_flag
+                .clone()
+                .unwrap_or_else(|| self.stack.clone()),
+            stack_flag: None,
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
         }
@@ -235,6 +339,23 @@ pub enum StateCommand {
     Rm {
         /// The resource address.
         address: String,
+        /// Which state.
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Copy the stack's state between its local file and the backend its
+    /// `state:` names (S3), keeping lineage and serial.
+    Migrate {
+        /// Copy the local file (beside the stack) to the configured backend.
+        #[arg(
+            long,
+            required_unless_present = "to_local",
+            conflicts_with = "to_local"
+        )]
+        from_local: bool,
+        /// Copy the configured backend's state to the local file.
+        #[arg(long)]
+        to_local: bool,
         /// Which state.
         #[command(flatten)]
         state: StateArgs,

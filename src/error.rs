@@ -47,6 +47,10 @@ pub enum CliError {
     #[error("the stack is invalid")]
     #[diagnostic(code(cli::invalid_stack))]
     InvalidStack,
+    /// GitHub Actions' step summary or outputs could not be written.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Github(#[from] crate::github::GithubError),
     /// Output could not be written.
     #[error("cannot write output: {0}")]
     #[diagnostic(code(cli::write))]
@@ -60,6 +64,18 @@ impl CliError {
         match self {
             CliError::Op(error) => error.into_report(),
             other => miette::Report::new(other),
+        }
+    }
+}
+
+impl CliError {
+    /// The error as one sentence, its help after it (for a report that
+    /// lists several failures, such as a drift over many stacks).
+    pub fn sentence(self) -> String {
+        let report = self.into_report();
+        match report.help() {
+            Some(help) => format!("{report} ({help})"),
+            None => report.to_string(),
         }
     }
 }

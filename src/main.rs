@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod error;
+mod github;
 mod hooks;
 mod output;
 mod session;
@@ -24,7 +25,11 @@ use error::exit;
 use output::Output;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
+    cli.command.normalize();
     let out = Output::new(cli.color, cli.format);
     init_logging(cli.verbose, out.color_stderr);
     let _ = targets::SECRETS_FILE.set(cli.secrets_file.clone());
@@ -67,11 +72,37 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a usage error (or the help or version asked for) as clap does;
+/// exits 1 for a usage error, never 2: exit 2 means "changes" or "drift"
+/// to a CI job that runs `--detailed-exitcode`.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    let _ = error.print();
+    match error.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            ExitCode::from(exit::OK)
+        }
+        _ => ExitCode::from(exit::ERROR),
+    }
+}
+
+/// Crates that log the bytes they send and receive at debug and trace:
+/// bollard logs every Docker Engine request body and answer (a container's
+/// create body and inspect answer hold its env: env values and secrets),
+/// and the HTTP crates below it log what they carry. Their logs stop at
+/// info whatever `-v` or `RUST_LOG` say (issue 16).
+const WIRE_CRATES: &[&str] = &["bollard", "hyper", "hyper_util", "h2"];
+
 /// Logs go to stderr, coloured only where diagnostics are; `-v` raises the
-/// level, `RUST_LOG` overrides it. At the default level aws-config's own
-/// warnings (each credential source it tried) stay quiet: when no source
-/// has credentials, apprun says so itself, with what to do.
+/// level, `RUST_LOG` overrides it, except for [`WIRE_CRATES`], which never
+/// log below info. At the default level aws-config's own warnings (each
+/// credential source it tried) stay quiet: when no source has credentials,
+/// apprun says so itself, with what to do.
 fn init_logging(verbose: u8, color: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let level = match verbose {
         0 => "warn,aws_config=error",
         1 => "info",
@@ -80,10 +111,13 @@ fn init_logging(verbose: u8, color: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let wire_cap = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(WIRE_CRATES.iter().map(|c| (*c, LevelFilter::INFO)));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(color)
         .with_target(false)
-        .init();
+        .with_filter(filter.and(wire_cap));
+    tracing_subscriber::registry().with(layer).init();
 }

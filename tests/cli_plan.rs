@@ -26,14 +26,14 @@ fn plan_of_a_new_stack_lists_every_create_and_exits_per_detailed_exitcode() {
     let (_dir, path) = example_copy("private-api");
     let path = path.to_str().unwrap();
     apprun()
-        .args(["plan", path])
+        .args(["plan", "--no-refresh", path])
         .assert()
         .success()
         .stdout(predicate::str::contains(
             "Plan: 6 to add, 0 to change, 0 to destroy.",
         ));
     apprun()
-        .args(["plan", path, "--detailed-exitcode"])
+        .args(["plan", "--no-refresh", path, "--detailed-exitcode"])
         .assert()
         .code(2);
 }
@@ -43,7 +43,12 @@ fn an_applied_stack_plans_no_changes_and_exit_zero() {
     let (_dir, path) = example_copy("private-api");
     support::fake_applied_state(&path, "aws");
     apprun()
-        .args(["plan", path.to_str().unwrap(), "--detailed-exitcode"])
+        .args([
+            "plan",
+            "--no-refresh",
+            path.to_str().unwrap(),
+            "--detailed-exitcode",
+        ])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("No changes."));
@@ -59,7 +64,13 @@ fn json_and_markdown_renderings() {
         .replace("memory: 4 GB", "memory: 8 GB");
     std::fs::write(&path, text).unwrap();
     let output = apprun()
-        .args(["plan", path.to_str().unwrap(), "--format", "json"])
+        .args([
+            "plan",
+            "--no-refresh",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -76,7 +87,13 @@ fn json_and_markdown_renderings() {
         .collect();
     assert_eq!(paths, ["cpu", "memory"]);
     apprun()
-        .args(["plan", path.to_str().unwrap(), "--format", "markdown"])
+        .args([
+            "plan",
+            "--no-refresh",
+            path.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -94,7 +111,10 @@ fn a_saved_plan_is_shown_and_refused_once_state_moves_on() {
     std::fs::write(&path, text).unwrap();
     let planfile = dir.path().join("plan.json");
     let (p, f) = (path.to_str().unwrap(), planfile.to_str().unwrap());
-    apprun().args(["plan", p, "--out", f]).assert().success();
+    apprun()
+        .args(["plan", "--no-refresh", p, "--out", f])
+        .assert()
+        .success();
     let saved = std::fs::read_to_string(&planfile).unwrap();
     assert!(
         !saved.contains("debug"),
@@ -126,7 +146,10 @@ fn a_saved_plan_is_refused_when_the_stack_changed() {
     support::fake_applied_state(&path, "aws");
     let planfile = dir.path().join("plan.json");
     let (p, f) = (path.to_str().unwrap(), planfile.to_str().unwrap());
-    apprun().args(["plan", p, "--out", f]).assert().success();
+    apprun()
+        .args(["plan", "--no-refresh", p, "--out", f])
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace("max_size: 10", "max_size: 11");
@@ -144,21 +167,21 @@ fn only_and_replace_flags() {
     support::fake_applied_state(&path, "aws");
     let p = path.to_str().unwrap();
     apprun()
-        .args(["plan", p, "--replace", "roles.api-instance"])
+        .args(["plan", "--no-refresh", p, "--replace", "roles.api-instance"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
             "replacement requested with --replace",
         ));
     apprun()
-        .args(["plan", p, "--only", "services.nope"])
+        .args(["plan", "--no-refresh", p, "--only", "services.nope"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
             "`services.nope` is not in the state",
         ));
     apprun()
-        .args(["plan", p, "--only", "bogus"])
+        .args(["plan", "--no-refresh", p, "--only", "bogus"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("is not a resource address"));
@@ -247,7 +270,14 @@ fn secret_env_values_never_appear_in_plan_output_or_trace_logs() {
     for format in ["text", "json", "markdown"] {
         let output = apprun()
             .env("RUST_LOG", "trace")
-            .args(["-vvv", "plan", path.to_str().unwrap(), "--format", format])
+            .args([
+                "-vvv",
+                "plan",
+                "--no-refresh",
+                path.to_str().unwrap(),
+                "--format",
+                format,
+            ])
             .output()
             .unwrap();
         assert!(output.status.success());
@@ -262,4 +292,106 @@ fn secret_env_values_never_appear_in_plan_output_or_trace_logs() {
         );
     }
     println!("{{\"row\":\"T12\",\"channel\":\"plan\",\"canary_occurrences\":0}}");
+}
+
+/// With no state at all, `destroy` and `plan --destroy` say so plainly in
+/// every format (not that the stack "matches its state"), change nothing
+/// and exit 0, `--detailed-exitcode` included.
+#[test]
+fn destroy_and_plan_with_no_state_say_there_is_no_state_in_every_format() {
+    let (dir, path) = example_copy("private-api");
+    let path = path.to_str().unwrap();
+    let isolated = |cmd: &mut Command| {
+        cmd.current_dir(dir.path())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            // Nothing may be called: an unreachable endpoint proves it.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    };
+
+    let mut destroy = apprun();
+    isolated(&mut destroy);
+    let output = destroy
+        .args(["destroy", path, "--auto-approve"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("No changes. Stack `private-api` (aws) has no state here"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("matches its state"), "{stdout}");
+
+    let mut destroy = apprun();
+    isolated(&mut destroy);
+    let output = destroy
+        .args(["destroy", path, "--format", "markdown"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("**No changes.** The stack has no state here"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("matches its state"), "{stdout}");
+
+    for format in ["text", "markdown"] {
+        let mut plan = apprun();
+        isolated(&mut plan);
+        let output = plan
+            .args([
+                "plan",
+                path,
+                "--destroy",
+                "--detailed-exitcode",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(0), "{format}: {stdout}");
+        assert!(stdout.contains("has no state here"), "{format}: {stdout}");
+        assert!(!stdout.contains("matches its state"), "{format}: {stdout}");
+    }
+    // JSON has no sentence; its `lineage` is null exactly when there is no state.
+    let mut plan = apprun();
+    isolated(&mut plan);
+    let output = plan
+        .args([
+            "plan",
+            path,
+            "--destroy",
+            "--detailed-exitcode",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["lineage"], serde_json::Value::Null);
+    assert_eq!(json["changes"], serde_json::json!([]));
+
+    // Once a state exists, the same plan says the stack matches it.
+    support::fake_applied_state(std::path::Path::new(path), "aws");
+    let mut plan = apprun();
+    isolated(&mut plan);
+    plan.args([
+        "plan",
+        "--no-refresh",
+        path,
+        "--detailed-exitcode",
+        "--format",
+        "markdown",
+    ])
+    .assert()
+    .code(0)
+    .stdout(predicate::str::contains("The stack matches its state."))
+    .stdout(predicate::str::contains("no state").not());
 }

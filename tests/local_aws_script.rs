@@ -93,6 +93,7 @@ fn local_aws_script_runs_the_private_api_cycle_and_stops_cleanly() {
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
             "AWS_REGION",
+            "AWS_DEFAULT_REGION",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_APPRUNNER"
         ]

@@ -49,7 +49,7 @@ pub fn run(args: &ApplyArgs, destroy: bool, out: &Output) -> Result<u8, CliError
             Ok::<_, CliError>(run_op(&ws, provider, request, &hooks).await?)
         })
     })?;
-    report(outcome, operation, out)
+    crate::github::Step::apply(&outcome, operation, &ws).finish(report(outcome, operation, out))
 }
 
 async fn run_op<P: apprun_engine::Provider + 'static>(

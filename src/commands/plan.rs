@@ -21,7 +21,7 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
         destroy: args.destroy,
     };
     let plan = targets::runtime()?.block_on(async {
-        if args.refresh {
+        if !args.no_refresh {
             targets::dispatch!(args.target, &session.dir, ws.stack, |provider| {
                 Ok::<_, CliError>(ops::plan::plan(&ws, &options, Some(provider)).await?)
             })
@@ -41,9 +41,9 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
             );
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    crate::github::Step::plan(&plan).finish(Ok(if args.detailed_exitcode && plan.has_changes() {
         exit::CHANGES
     } else {
         exit::OK
-    })
+    }))
 }

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use apprun_engine::ops;
+use apprun_state::StateStore;
 
 use crate::cli::{Format, StateArgs, StateCommand};
 use crate::error::{CliError, exit};
@@ -39,6 +40,22 @@ pub fn run(command: &StateCommand, out: &Output) -> Result<u8, CliError> {
                 stdout,
                 "Removed {address} from state. The resource itself still exists; `apprun import` adopts it again."
             )?;
+        }
+        StateCommand::Migrate {
+            to_local, state, ..
+        } => {
+            let session = open(state, out)?;
+            let (local, hooks) = (
+                session.local_store()?,
+                Terminal::new(*out, "state migrate", false),
+            );
+            let ws = session.workspace();
+            let (from, to): (&dyn StateStore, &dyn StateStore) = match to_local {
+                true => (ws.store, &local),
+                false => (&local, ws.store),
+            };
+            let migrated = ops::state::migrate(from, to, ws.version, &hooks)?;
+            writeln!(stdout, "{migrated}")?;
         }
         StateCommand::Unlock {
             force,

@@ -36,6 +36,7 @@ pub fn run(args: &StackArgs, out: &Output) -> Result<u8, CliError> {
             Ok(exit::OK)
         }
         Loaded::Invalid(files) => {
+            crate::github::annotate(&files)?;
             out.diagnostics(&files)?;
             Ok(exit::ERROR)
         }

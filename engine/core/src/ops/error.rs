@@ -83,6 +83,22 @@ pub enum OpError {
         /// `address: reason` for each, `; `-separated.
         details: String,
     },
+    /// `state migrate` would overwrite another state.
+    #[error("refusing to copy the state of {from} to {to}: {reason}")]
+    #[diagnostic(
+        code(state::migrate_refused),
+        help(
+            "nothing was written; check `state:` in the stack (bucket, key), or move the other state away first"
+        )
+    )]
+    MigrateRefused {
+        /// Where the state comes from.
+        from: String,
+        /// Where it would go.
+        to: String,
+        /// What is there.
+        reason: String,
+    },
     /// An output the stack does not define.
     #[error("no output named `{name}`")]
     #[diagnostic(code(cli::unknown_output), help("the stack defines: {defined}"))]

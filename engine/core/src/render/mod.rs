@@ -4,6 +4,7 @@
 //! secrets.
 
 pub mod drift;
+pub mod fleet;
 pub mod json;
 pub mod markdown;
 pub mod outputs;
