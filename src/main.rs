@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod error;
+mod fleet;
 mod github;
 mod hooks;
 mod output;

@@ -44,7 +44,6 @@ impl Session {
             }
         }
         let store = open_store(&args.stack, &loaded, target)?;
-        let _ = crate::targets::STATE_LOCATION.set(store.location());
         Ok(Self {
             stack_file: args.stack.clone(),
             loaded,
@@ -63,6 +62,12 @@ impl Session {
     pub fn local_store(&self) -> Result<LocalStore, CliError> {
         let target = apprun_engine::Target::from(self.target).name();
         local_store(&self.stack_file, &self.loaded.stack, target)
+    }
+
+    /// Where this stack's state lives (a path, an `s3://` URL): on Docker,
+    /// part of the stack's identity.
+    pub fn state_location(&self) -> String {
+        self.store.location()
     }
 
     /// The engine's view of this session.

@@ -4,14 +4,17 @@
 
 /// Runs `$body` with `$p` bound to an `Arc` of the target's provider.
 macro_rules! dispatch {
-    ($target:expr, $dir:expr, $stack:expr, |$p:ident| $body:expr) => {
+    ($target:expr, $session:expr, |$p:ident| $body:expr) => {
         match $target {
             $crate::cli::Target::Docker => {
-                let $p = std::sync::Arc::new($crate::targets::docker($dir).await?);
+                let session = $session;
+                let location = session.state_location();
+                let $p =
+                    std::sync::Arc::new($crate::targets::docker(&session.dir, &location).await?);
                 $body
             }
             $crate::cli::Target::Aws => {
-                let $p = std::sync::Arc::new($crate::targets::aws($stack).await?);
+                let $p = std::sync::Arc::new($crate::targets::aws(&$session.loaded.stack).await?);
                 $body
             }
         }
@@ -27,26 +30,16 @@ use crate::error::CliError;
 pub static SECRETS_FILE: std::sync::OnceLock<Option<std::path::PathBuf>> =
     std::sync::OnceLock::new();
 
-/// Where the state of the stack being worked on lives (set once by
-/// `Session::open`): the Docker target's stack identity includes it.
-pub static STATE_LOCATION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
 /// The Docker provider for a stack in `dir` (build contexts are relative to
-/// it), bound to the stack's state location ([`STATE_LOCATION`]; the
-/// state directory in `dir` when none was set), so that two folders
+/// it), bound to the stack's state `location` (its session's), so that two folders
 /// with the same stack name never see each other's containers. Secret
 /// values come from `APPRUN_SECRET_<NAME>` variables or the
 /// `--secrets-file` (`APPRUN_SECRETS_FILE`).
-pub async fn docker(dir: &Path) -> Result<apprun_docker::DockerProvider, CliError> {
-    let location = STATE_LOCATION.get().cloned().unwrap_or_else(|| {
-        dir.join(apprun_state::LocalStore::DIR)
-            .display()
-            .to_string()
-    });
+pub async fn docker(dir: &Path, location: &str) -> Result<apprun_docker::DockerProvider, CliError> {
     let provider = apprun_docker::DockerProvider::connect(dir.to_path_buf())
         .await
         .map_err(CliError::from)?
-        .with_state_location(&location);
+        .with_state_location(location);
     Ok(match SECRETS_FILE.get().cloned().flatten() {
         Some(path) => provider.with_secrets_file(path),
         None => provider,

@@ -599,15 +599,26 @@ fn logs_show_no_env_or_secret_value_at_any_verbosity() {
     std::fs::write(&secrets_file, format!("API_TOKEN: {secret_value}\n")).unwrap();
     let secrets_arg = secrets_file.display().to_string();
     let file = stack.file();
-    stack.write_text(&two_services(
-        &stack.name,
-        1,
-        &format!("      CANARY: \"{env_value}\"\n"),
-        "API_TOKEN: arn:aws:secretsmanager:us-east-1:111122223333:secret:api-token-AbCdEf",
-    ));
+    // The env canary reaches env through a sensitive variable given with
+    // --var (a literal env value is shown in plans by design).
+    stack.write_text(
+        &two_services(
+            &stack.name,
+            1,
+            "      CANARY: \"${var.canary}\"\n",
+            "API_TOKEN: arn:aws:secretsmanager:us-east-1:111122223333:secret:api-token-AbCdEf",
+        )
+        .replacen(
+            "services:\n",
+            "variables:\n  canary:\n    sensitive: true\nservices:\n",
+            1,
+        ),
+    );
+    let var = format!("canary={env_value}");
     let with_secrets = |verbosity: &str, rest: &[&str]| {
         let mut args = vec![verbosity, "--secrets-file", &secrets_arg];
         args.extend_from_slice(rest);
+        args.extend_from_slice(&["--var", &var]);
         args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
     };
     let runs: Vec<(Vec<String>, bool)> = vec![
@@ -673,7 +684,9 @@ fn logs_show_no_env_or_secret_value_at_any_verbosity() {
     // the container.
     let port = port_of(&String::from_utf8_lossy(
         &stack
-            .run(&["output", "web", "--target", "docker", "--stack", &file])
+            .run(&[
+                "output", "web", "--target", "docker", "--stack", &file, "--var", &var,
+            ])
             .stdout,
     ));
     for name in ["CANARY", "API_TOKEN"] {

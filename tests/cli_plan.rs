@@ -104,20 +104,35 @@ fn json_and_markdown_renderings() {
 #[test]
 fn a_saved_plan_is_shown_and_refused_once_state_moves_on() {
     let (dir, path) = example_copy("private-api");
-    support::fake_applied_state(&path, "aws");
-    let text = std::fs::read_to_string(&path)
+    // DB_URL is built from a sensitive variable; its new value is a canary.
+    let with_secret = std::fs::read_to_string(&path)
         .unwrap()
-        .replace("LOG_LEVEL: info", "LOG_LEVEL: debug");
-    std::fs::write(&path, text).unwrap();
+        .replace(
+            "variables:\n",
+            "variables:\n  db_password:\n    sensitive: true\n    default: first-value\n",
+        )
+        .replace(
+            "LOG_LEVEL: info",
+            "LOG_LEVEL: info\n      DB_URL: \"postgres://app:${var.db_password}@db/app\"",
+        );
+    std::fs::write(&path, &with_secret).unwrap();
+    support::fake_applied_state(&path, "aws");
+    std::fs::write(
+        &path,
+        with_secret.replace("LOG_LEVEL: info", "LOG_LEVEL: debug"),
+    )
+    .unwrap();
+    let canary = "Pw7Kq2Zx9Lm4Nb8Vc3Hd6Gf1Js5Rt0Ya";
     let planfile = dir.path().join("plan.json");
     let (p, f) = (path.to_str().unwrap(), planfile.to_str().unwrap());
+    let var = format!("db_password={canary}");
     apprun()
-        .args(["plan", "--no-refresh", p, "--out", f])
+        .args(["plan", "--no-refresh", p, "--var", &var, "--out", f])
         .assert()
         .success();
     let saved = std::fs::read_to_string(&planfile).unwrap();
     assert!(
-        !saved.contains("debug"),
+        !saved.contains(canary),
         "a sensitive env value reached the plan file"
     );
     apprun()
@@ -125,8 +140,12 @@ fn a_saved_plan_is_shown_and_refused_once_state_moves_on() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "~ env.LOG_LEVEL = (sensitive value)",
-        ));
+            "~ env.DB_URL = (sensitive value) -> (sensitive value)",
+        ))
+        .stdout(predicate::str::contains(
+            "~ env.LOG_LEVEL = \"info\" -> \"debug\"",
+        ))
+        .stdout(predicate::str::contains(canary).not());
     // Someone changes the state: the saved plan is stale.
     apprun()
         .args(["state", "rm", "repositories.api", "--stack", p])
@@ -203,14 +222,10 @@ fn state_list_show_and_outputs() {
         .unwrap();
     assert!(shown.status.success());
     let record: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
-    assert_eq!(
-        record["attributes"]["env"]["APP_ENV"],
-        serde_json::json!({ "sensitive": true })
-    );
-    assert_eq!(
-        record["attributes"]["env"]["LOG_LEVEL"],
-        serde_json::json!({ "sensitive": true })
-    );
+    // Plain env values are recorded as they are; sealed ones (from
+    // sensitive variables) only as digests, shown `{"sensitive": true}`.
+    assert_eq!(record["attributes"]["env"]["APP_ENV"], "staging");
+    assert_eq!(record["attributes"]["env"]["LOG_LEVEL"], "info");
     apprun()
         .args(["output", "--stack", p])
         .assert()
@@ -258,15 +273,42 @@ fn a_second_writer_fails_at_once_and_names_the_holder() {
         .stderr(predicate::str::contains("apply"));
 }
 
+/// An `env` value not built from a sensitive variable is shown, so a
+/// reviewer sees what changes.
+#[test]
+fn a_plain_env_change_shows_old_and_new_values_in_the_text_plan() {
+    let (_dir, path) = example_copy("private-api");
+    support::fake_applied_state(&path, "aws");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("LOG_LEVEL: info", "LOG_LEVEL: debug");
+    std::fs::write(&path, text).unwrap();
+    apprun()
+        .args(["plan", "--no-refresh", path.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "~ env.LOG_LEVEL = \"info\" -> \"debug\"",
+        ));
+}
+
 #[test]
 fn secret_env_values_never_appear_in_plan_output_or_trace_logs() {
     let (_dir, path) = example_copy("private-api");
     let canary = "Zq8vN3kLp0Xw7Rt2Yb5Mc9Hd4Gf6Js1A";
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "LOG_LEVEL: info",
-        &format!("LOG_LEVEL: info\n      API_KEY: {canary}"),
-    );
+    // The canary reaches env through a sensitive variable given with --var.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "variables:\n",
+            "variables:\n  api_key:\n    sensitive: true\n",
+        )
+        .replace(
+            "LOG_LEVEL: info",
+            "LOG_LEVEL: info\n      API_KEY: \"${var.api_key}\"",
+        );
     std::fs::write(&path, text).unwrap();
+    let var = format!("api_key={canary}");
     for format in ["text", "json", "markdown"] {
         let output = apprun()
             .env("RUST_LOG", "trace")
@@ -275,6 +317,8 @@ fn secret_env_values_never_appear_in_plan_output_or_trace_logs() {
                 "plan",
                 "--no-refresh",
                 path.to_str().unwrap(),
+                "--var",
+                &var,
                 "--format",
                 format,
             ])

@@ -324,3 +324,40 @@ fn build_paths_must_stay_inside_the_stack_folder_after_resolving_links() {
             .stdout(predicate::str::contains("valid stack"));
     }
 }
+
+/// A literal `env` value whose name looks like a secret is shown in plans:
+/// `validate` warns (exit 0) and points to `secrets`; a value built from a
+/// `sensitive: true` variable does not warn.
+#[test]
+fn secret_looking_literal_env_values_warn_and_point_to_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir,
+        "apprun.yaml",
+        "stack: shop\nregion: us-east-1\nvariables:\n  db_password: { sensitive: true, default: x }\nservices:\n  web:\n    image: public.ecr.aws/nginx/nginx:1.27\n    env:\n      LOG_LEVEL: info\n      API_TOKEN: abc123\n      DB_PASSWORD: \"${var.db_password}\"\n",
+    );
+    let output = apprun()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("schema::secret_in_env"), "{stderr}");
+    assert!(stderr.contains("`API_TOKEN` of service `web`"), "{stderr}");
+    assert!(stderr.contains("secrets:"), "{stderr}");
+    assert!(!stderr.contains("`DB_PASSWORD`"), "{stderr}");
+    assert!(stderr.contains("1 warning"), "{stderr}");
+
+    let output = apprun()
+        .current_dir(dir.path())
+        .args(["validate", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["diagnostics"][0]["severity"], "warning");
+    assert_eq!(json["diagnostics"][0]["code"], "schema::secret_in_env");
+    assert_eq!(json["diagnostics"].as_array().map(Vec::len), Some(1));
+}

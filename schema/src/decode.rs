@@ -5,7 +5,7 @@
 //! unknown, with a "did you mean". A value of the wrong type is reported and
 //! skipped, so decoding always goes on to the end of the file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::SchemaError;
 use crate::expr::{self, Expr, Piece};
@@ -40,6 +40,12 @@ pub(crate) struct Decoder<'a> {
     pub references: Vec<RawReference>,
     /// The resource being decoded, for references.
     pub owner: Option<Address>,
+    /// Variables declared `sensitive: true`.
+    sensitive_variables: BTreeSet<String>,
+    /// The fields whose value uses a sensitive variable.
+    pub sensitive_fields: BTreeSet<String>,
+    /// Where each sensitive variable is used: field, variable, span.
+    pub sensitive_uses: Vec<(String, String, Span)>,
 }
 
 impl<'a> Decoder<'a> {
@@ -50,7 +56,20 @@ impl<'a> Decoder<'a> {
             errors: Vec::new(),
             references: Vec::new(),
             owner: None,
+            sensitive_variables: BTreeSet::new(),
+            sensitive_fields: BTreeSet::new(),
+            sensitive_uses: Vec::new(),
         }
+    }
+
+    /// Marks a declared variable as sensitive.
+    pub fn declare_sensitive(&mut self, name: &str) {
+        self.sensitive_variables.insert(name.to_string());
+    }
+
+    /// Whether the value of `field` uses a sensitive variable.
+    pub fn is_sensitive_field(&self, field: &str) -> bool {
+        self.sensitive_fields.contains(field)
     }
 
     /// Declares a variable with its value in effect.
@@ -126,7 +145,17 @@ impl<'a> Decoder<'a> {
                             ok = false;
                         }
                         Ok(Expr::Var(name)) => match self.variables.get(name) {
-                            Some(Some(value)) => out.push_str(&expr::escape(value)),
+                            Some(Some(value)) => {
+                                out.push_str(&expr::escape(value));
+                                if self.sensitive_variables.contains(name) {
+                                    self.sensitive_fields.insert(field.to_string());
+                                    self.sensitive_uses.push((
+                                        field.to_string(),
+                                        name.to_string(),
+                                        expr_span,
+                                    ));
+                                }
+                            }
                             // Declared without a value: reported once, at the declaration.
                             Some(None) => ok = false,
                             None => {
@@ -279,10 +308,15 @@ impl Decode for Spanned<i64> {
         match text.trim().parse::<i64>() {
             Ok(value) => Some(Spanned::new(value, node.span)),
             Err(_) => {
+                let found = if d.is_sensitive_field(field) {
+                    "the value of a sensitive variable".to_string()
+                } else {
+                    format!("the text `{text}` after variable substitution")
+                };
                 d.error(SchemaError::WrongType {
                     field: field.to_string(),
                     expected: "an integer".to_string(),
-                    found: format!("the text `{text}` after variable substitution"),
+                    found,
                     help: "give the variable a whole number".to_string(),
                     span: node.span.into(),
                 });
@@ -312,10 +346,15 @@ impl Decode for Spanned<bool> {
             "true" => Some(Spanned::new(true, node.span)),
             "false" => Some(Spanned::new(false, node.span)),
             other => {
+                let found = if d.is_sensitive_field(field) {
+                    "the value of a sensitive variable".to_string()
+                } else {
+                    format!("the text `{other}` after variable substitution")
+                };
                 d.error(SchemaError::WrongType {
                     field: field.to_string(),
                     expected: "a boolean".to_string(),
-                    found: format!("the text `{other}` after variable substitution"),
+                    found,
                     help: "give the variable the value `true` or `false`".to_string(),
                     span: node.span.into(),
                 });

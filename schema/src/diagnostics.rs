@@ -1,7 +1,7 @@
 //! Rendering diagnostics for people (miette's graphical report) and for
 //! programs (a stable JSON shape, documented in README).
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource, Severity};
 use serde::Serialize;
 
 use crate::span::LineIndex;
@@ -48,12 +48,25 @@ impl<D: Diagnostic + Clone + Send + Sync + 'static> Report<'_, D> {
             }
             out.push('\n');
         }
-        let count = self.diagnostics.len();
-        out.push_str(&format!(
-            "{}: {count} error{}\n",
-            self.file,
-            if count == 1 { "" } else { "s" }
-        ));
+        let warnings = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity() == Some(Severity::Warning))
+            .count();
+        let count = self.diagnostics.len() - warnings;
+        if count == 0 && warnings > 0 {
+            out.push_str(&format!(
+                "{}: {warnings} warning{}\n",
+                self.file,
+                if warnings == 1 { "" } else { "s" }
+            ));
+        } else {
+            out.push_str(&format!(
+                "{}: {count} error{}\n",
+                self.file,
+                if count == 1 { "" } else { "s" }
+            ));
+        }
         out
     }
 
@@ -65,7 +78,11 @@ impl<D: Diagnostic + Clone + Send + Sync + 'static> Report<'_, D> {
             .iter()
             .map(|diagnostic| JsonDiagnostic {
                 code: diagnostic.code().map(|c| c.to_string()).unwrap_or_default(),
-                severity: "error",
+                severity: match diagnostic.severity() {
+                    Some(Severity::Warning) => "warning",
+                    Some(Severity::Advice) => "advice",
+                    _ => "error",
+                },
                 message: diagnostic.to_string(),
                 help: diagnostic.help().map(|h| h.to_string()),
                 file: self.file.to_string(),
@@ -88,7 +105,10 @@ impl<D: Diagnostic + Clone + Send + Sync + 'static> Report<'_, D> {
             .collect();
         JsonReport {
             version: JSON_FORMAT_VERSION,
-            valid: self.diagnostics.is_empty(),
+            valid: self
+                .diagnostics
+                .iter()
+                .all(|d| matches!(d.severity(), Some(Severity::Warning | Severity::Advice))),
             file: self.file.to_string(),
             diagnostics,
         }
@@ -113,7 +133,7 @@ pub struct JsonReport {
 pub struct JsonDiagnostic {
     /// Stable code, e.g. `schema::unknown_key`.
     pub code: String,
-    /// Always `error` for now.
+    /// `error`, or `warning` for advice on a valid stack (exit 0).
     pub severity: &'static str,
     /// One-line message.
     pub message: String,

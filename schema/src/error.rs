@@ -505,6 +505,24 @@ pub enum SchemaError {
         span: SourceSpan,
     },
 
+    /// A `sensitive: true` variable used where its value cannot be sealed.
+    #[error("sensitive variable `{name}` cannot be used in {field}")]
+    #[diagnostic(
+        code(schema::sensitive_variable_here),
+        help(
+            "a sensitive variable may be used only in `env` values, `start_command`, `code.build_command`, `code.start_command` and `outputs`, where apprun seals it; use a variable without `sensitive: true` here"
+        )
+    )]
+    SensitiveVariableHere {
+        /// The variable name.
+        name: String,
+        /// The field it is used in.
+        field: String,
+        /// The use.
+        #[label("a sensitive value cannot be sealed here")]
+        span: SourceSpan,
+    },
+
     /// A declared variable without a default that was given no value.
     #[error("variable `{name}` has no value")]
     #[diagnostic(

@@ -25,9 +25,11 @@ pub mod targets;
 pub mod units;
 mod validate;
 pub mod variables;
+pub mod warnings;
 
 pub use error::SchemaError;
 pub use kind::{Address, Kind};
 pub use load::{VarInputs, VarOrigin, load};
 pub use model::Stack;
 pub use span::{Span, Spanned};
+pub use warnings::{SchemaWarning, warnings};

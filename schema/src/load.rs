@@ -71,6 +71,21 @@ pub fn load(text: &str, inputs: &VarInputs) -> Result<Stack, Vec<SchemaError>> {
     };
     let mut d = Decoder::new(text);
     let stack = decode_stack(&root, inputs, &mut d);
+    // A sensitive variable where apprun cannot seal it: report only that,
+    // since other diagnostics may quote the value.
+    let misplaced: Vec<SchemaError> = d
+        .sensitive_uses
+        .iter()
+        .filter(|(field, _, _)| !sealable_field(field))
+        .map(|(field, name, span)| SchemaError::SensitiveVariableHere {
+            name: name.clone(),
+            field: field.clone(),
+            span: (*span).into(),
+        })
+        .collect();
+    if !misplaced.is_empty() {
+        return Err(sorted(misplaced));
+    }
     let mut errors = d.errors;
     match stack {
         Some(mut stack) => {
@@ -84,6 +99,19 @@ pub fn load(text: &str, inputs: &VarInputs) -> Result<Stack, Vec<SchemaError>> {
         }
         None => Err(sorted(errors)),
     }
+}
+
+/// Whether a field's value can be sealed: `env` values, start and build
+/// commands, and output values.
+pub(crate) fn sealable_field(field: &str) -> bool {
+    let parts: Vec<&str> = field.split('.').collect();
+    matches!(
+        parts.as_slice(),
+        ["services", _, "env", _]
+            | ["services", _, "start_command"]
+            | ["services", _, "code", "build_command" | "start_command"]
+            | ["outputs", _, "value"]
+    )
 }
 
 /// Orders diagnostics by position so they read top to bottom.
@@ -130,10 +158,17 @@ fn decode_stack(root: &Node, inputs: &VarInputs, d: &mut Decoder<'_>) -> Option<
         .with("outputs", d, |node, _, field, d| {
             named(node, field, d, |name, node, anchor, field, d| {
                 let mut m = MapReader::new(node, anchor, field, &format!("output `{name}`"), d)?;
-                let value = m.req("value", "${services.web.url}", d);
+                let value: Option<Spanned<String>> = m.req("value", "${services.web.url}", d);
                 let description = m.opt("description", d);
-                let sensitive = m.opt("sensitive", d);
+                let sensitive: Option<Spanned<bool>> = m.opt("sensitive", d);
                 m.finish(d);
+                // An output built from a sensitive variable is sensitive.
+                let sensitive = match &value {
+                    Some(value) if d.is_sensitive_field(&format!("{field}.value")) => {
+                        Some(Spanned::new(true, value.span))
+                    }
+                    _ => sensitive,
+                };
                 Some(Output {
                     value: value?,
                     description,
@@ -156,6 +191,7 @@ fn decode_stack(root: &Node, inputs: &VarInputs, d: &mut Decoder<'_>) -> Option<
         services,
         outputs,
         references: Vec::new(),
+        sensitive_fields: d.sensitive_fields.clone(),
     })
 }
 
@@ -173,6 +209,7 @@ fn decode_variables(
             _ => crate::decode::Text::decode(node, field, d).map(|text| text.0),
         });
         let description = m.opt("description", d);
+        let sensitive: Option<Spanned<bool>> = m.opt("sensitive", d);
         m.finish(d);
         let value = inputs
             .get(name)
@@ -188,6 +225,7 @@ fn decode_variables(
         Some(Variable {
             default,
             description,
+            sensitive,
             value,
         })
     })
@@ -203,6 +241,9 @@ fn declare_inputs(
 ) {
     for (name, entry) in variables.iter() {
         d.declare_variable(name, entry.value.value.clone());
+        if entry.value.sensitive.as_ref().is_some_and(|s| s.value) {
+            d.declare_sensitive(name);
+        }
     }
     for (name, (_, origin)) in &inputs.values {
         if variables.contains_key(name) {

@@ -144,6 +144,12 @@ pub struct Stack {
     #[serde(skip)]
     #[schemars(skip)]
     pub references: Vec<Reference>,
+    /// The field paths whose value is built from a `sensitive: true`
+    /// variable (`services.web.env.DB_PASSWORD`, `outputs.dsn.value`):
+    /// the engine seals them in plans, state and outputs.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub sensitive_fields: std::collections::BTreeSet<String>,
 }
 
 /// A declared input variable.
@@ -157,6 +163,11 @@ pub struct Variable {
     /// What the variable is for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<Spanned<String>>,
+    /// Whether the value is a secret: every value built from it (an `env`
+    /// value, a command, an output) is sealed in plans, state, logs and
+    /// outputs. Default `false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensitive: Option<Spanned<bool>>,
     /// The value in effect (from `--var`, `--var-file` or the default).
     #[serde(skip)]
     #[schemars(skip)]
@@ -394,7 +405,8 @@ pub struct Service {
     /// Command that starts an image service (overrides the image's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_command: Option<Spanned<String>>,
-    /// Environment variables. Values are treated as sensitive in plans and state.
+    /// Environment variables. Values are shown in plans unless built from a
+    /// `sensitive: true` variable; secret values belong in `secrets`.
     #[serde(skip_serializing_if = "SpannedMap::is_empty")]
     #[schemars(default)]
     pub env: StringMap,

@@ -45,7 +45,7 @@ pub fn run(args: &ApplyArgs, destroy: bool, out: &Output) -> Result<u8, CliError
     let operation = request.operation();
     let hooks = Terminal::new(*out, operation.name(), args.auto_approve);
     let outcome = targets::runtime()?.block_on(async {
-        targets::dispatch!(args.target, &session.dir, ws.stack, |provider| {
+        targets::dispatch!(args.target, &session, |provider| {
             Ok::<_, CliError>(run_op(&ws, provider, request, &hooks).await?)
         })
     })?;

@@ -18,7 +18,7 @@ pub fn run(address: &str, id: &str, args: &StateArgs, out: &Output) -> Result<u8
     let ws = session.workspace();
     let hooks = Terminal::new(*out, "import", false);
     let imported = targets::runtime()?.block_on(async {
-        targets::dispatch!(args.target, &session.dir, ws.stack, |provider| {
+        targets::dispatch!(args.target, &session, |provider| {
             Ok::<_, CliError>(ops::import::import(&ws, provider, address, id, &hooks).await?)
         })
     })?;

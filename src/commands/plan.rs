@@ -22,7 +22,7 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
     };
     let plan = targets::runtime()?.block_on(async {
         if !args.no_refresh {
-            targets::dispatch!(args.target, &session.dir, ws.stack, |provider| {
+            targets::dispatch!(args.target, &session, |provider| {
                 Ok::<_, CliError>(ops::plan::plan(&ws, &options, Some(provider)).await?)
             })
         } else {

@@ -18,7 +18,7 @@ pub fn run(args: &StateArgs, out: &Output) -> Result<u8, CliError> {
     let ws = session.workspace();
     let hooks = Terminal::new(*out, "refresh", false);
     let report = targets::runtime()?.block_on(async {
-        targets::dispatch!(args.target, &session.dir, ws.stack, |provider| {
+        targets::dispatch!(args.target, &session, |provider| {
             Ok::<_, CliError>(ops::refresh::refresh(&ws, provider, &hooks).await?)
         })
     })?;

@@ -22,6 +22,8 @@ fn stack_yaml() -> String {
         r#"
 stack: shop
 region: us-east-1
+variables:
+  token: {{ sensitive: true, default: {CANARY} }}
 tags: {{ team: payments }}
 autoscaling:
   small: {{ min_size: 1, max_size: 3, max_concurrency: 50 }}
@@ -31,7 +33,7 @@ services:
     port: 8080
     cpu: 1 vCPU
     memory: 2 GB
-    env: {{ APP_ENV: dev, TOKEN: {CANARY} }}
+    env: {{ APP_ENV: dev, TOKEN: "${{var.token}}" }}
     health_check: {{ protocol: HTTP, path: /health, interval: 10, timeout: 5 }}
     tags: {{ service: web }}
 "#

@@ -39,6 +39,10 @@ pub struct DesiredResource {
     /// Normalized attributes (a JSON object). Sensitive values are in
     /// clear here: this never leaves memory unsealed (see `sensitive`).
     pub attributes: Value,
+    /// Attribute paths (dotted, e.g. `env.DB_URL`) whose values the stack
+    /// builds from `sensitive: true` variables: sealed like the kind's
+    /// always-sensitive paths ([`crate::values::seal_with`]).
+    pub sensitive: BTreeSet<String>,
     /// The resources it references.
     pub dependencies: BTreeSet<Address>,
 }
@@ -62,7 +66,14 @@ pub fn desired(stack: &Stack) -> Vec<DesiredResource> {
         .map(|address| {
             let name = physical_name(stack, &address);
             let attributes = attributes(stack, &address, &name);
+            let prefix = format!("{}.{}.", address.kind.section(), address.name);
+            let sensitive = stack
+                .sensitive_fields
+                .iter()
+                .filter_map(|field| field.strip_prefix(&prefix).map(str::to_string))
+                .collect();
             DesiredResource {
+                sensitive,
                 dependencies: dependencies.remove(&address).unwrap_or_default(),
                 address,
                 name,

@@ -10,12 +10,11 @@ use serde_json::Value;
 use crate::diff::{AttributeChange, diff};
 use crate::kinds::rules;
 use crate::provider::Observed;
-use crate::render::show;
 use crate::target::Target;
-use crate::values::seal;
+use crate::values::seal_like;
 
 /// Version of the drift JSON format.
-pub const DRIFT_FORMAT_VERSION: u32 = 1;
+pub const DRIFT_FORMAT_VERSION: u32 = 2;
 
 /// The verdict for one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,10 +35,13 @@ pub enum Verdict {
 pub struct PropertyDrift {
     /// Dotted path.
     pub property: String,
-    /// What apply recorded (sealed secrets shown as `(sensitive value)`).
-    pub expected: Option<String>,
-    /// What is there now.
-    pub actual: Option<String>,
+    /// What apply recorded: the value itself (a sealed secret stays sealed
+    /// here, and is written `{"sensitive": true}` in JSON).
+    #[serde(serialize_with = "typed")]
+    pub expected: Option<Value>,
+    /// What is there now, likewise.
+    #[serde(serialize_with = "typed")]
+    pub actual: Option<Value>,
     /// `ADD`, `REMOVE` or `NOT_EQUAL`, as CloudFormation says it.
     pub difference: &'static str,
 }
@@ -100,16 +102,33 @@ pub enum ReadResult {
     Error(String),
 }
 
-/// Seals an observation the way recorded attributes are sealed.
-pub fn seal_observed(kind: Kind, observed: &Observed, state: &Snapshot) -> Value {
-    seal(&rules(kind), &observed.attributes, &state.digest_key)
+/// Seals an observation of the resource at `address` the way its record
+/// is sealed (the kind's sensitive paths and every path sealed there).
+pub fn seal_observed(address: &str, kind: Kind, observed: &Observed, state: &Snapshot) -> Value {
+    let record = state.resource(address).map(|r| &r.attributes);
+    seal_like(
+        &rules(kind),
+        &observed.attributes,
+        record,
+        &state.digest_key,
+    )
+}
+
+/// A drift value as JSON: typed as it is (a number stays a number), sealed
+/// secrets as `{"sensitive": true}`, never their digest.
+fn typed<S: serde::Serializer>(value: &Option<Value>, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize as _;
+    value
+        .as_ref()
+        .map(crate::render::json::scrub)
+        .serialize(serializer)
 }
 
 fn difference(change: &AttributeChange) -> PropertyDrift {
     PropertyDrift {
         property: change.path.clone(),
-        expected: change.before.as_ref().map(show),
-        actual: change.after.as_ref().map(show),
+        expected: change.before.clone(),
+        actual: change.after.clone(),
         difference: match (&change.before, &change.after) {
             (None, Some(_)) => "ADD",
             (Some(_), None) => "REMOVE",
@@ -140,7 +159,7 @@ pub fn drift(
                 Some("unknown resource kind".to_string()),
             ),
             (ReadResult::Present(observed), Some(kind)) => {
-                let actual = seal_observed(kind, &observed, state);
+                let actual = seal_observed(&address, kind, &observed, state);
                 let changes: Vec<PropertyDrift> = diff(&record.attributes, &actual)
                     .iter()
                     .map(difference)

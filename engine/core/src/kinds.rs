@@ -14,8 +14,8 @@ pub struct KindRules {
     /// Whether old and new can exist side by side under the same name
     /// (auto scaling revisions can; everything else needs a new name).
     pub coexist_same_name: bool,
-    /// Attribute paths whose values are sensitive (`env` covers every
-    /// value under it).
+    /// Attribute paths whose values are always sensitive (a path covers
+    /// every value under it).
     pub sensitive: &'static [&'static str],
 }
 
@@ -50,12 +50,9 @@ pub fn rules(kind: Kind) -> KindRules {
             force_new: &["name", "kms_key", "source_type"],
             immutable: false,
             coexist_same_name: false,
-            sensitive: &[
-                "env",
-                "start_command",
-                "code.build_command",
-                "code.start_command",
-            ],
+            // `env` values are shown unless built from a sensitive
+            // variable: those paths come with each desired resource.
+            sensitive: &["start_command", "code.build_command", "code.start_command"],
         },
     }
 }
@@ -87,7 +84,11 @@ mod tests {
         let r = rules(Kind::Service);
         assert!(r.forces_replacement("name") && r.forces_replacement("source_type"));
         assert!(!r.forces_replacement("cpu") && !r.forces_replacement("tags"));
-        assert!(r.is_sensitive("env.DB_URL") && r.is_sensitive("start_command"));
+        assert!(r.is_sensitive("code.build_command") && r.is_sensitive("start_command"));
+        assert!(
+            !r.is_sensitive("env.LOG_LEVEL"),
+            "env values are shown by default"
+        );
         assert!(!r.is_sensitive("environment") && !r.is_sensitive("secrets.X"));
         let asc = rules(Kind::AutoScaling);
         assert!(asc.forces_replacement("max_size") && !asc.forces_replacement("tags"));

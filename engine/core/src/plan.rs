@@ -13,7 +13,7 @@ use crate::diff::{AttributeChange, diff, top_level};
 use crate::graph::Graph;
 use crate::kinds::rules;
 use crate::target::Target;
-use crate::values::{is_unknown, seal, unknown};
+use crate::values::{is_unknown, seal_with, unknown, unseal_matching};
 
 /// Version of the plan JSON format (README documents it).
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -454,10 +454,11 @@ fn plan_one(
 ) -> Change {
     let address = &resource.address;
     let kind_rules = rules(address.kind);
-    let after = seal(
+    let after = seal_with(
         &kind_rules,
         &resolve_references(&resource.attributes, known),
         key,
+        &resource.sensitive,
     );
     let recorded = input.state.and_then(|s| s.resource(&address.to_string()));
     let mut reasons = Vec::new();
@@ -506,6 +507,13 @@ fn plan_one(
         }
         (None, Some(record)) => (record.attributes.clone(), None),
     };
+    // What the stack now calls sensitive is sealed on both sides; what it
+    // no longer does compares by digest with an older sealed record.
+    let baseline = unseal_matching(
+        &seal_with(&kind_rules, &baseline, key, &resource.sensitive),
+        &after,
+        key,
+    );
     change.before = Some(baseline.clone());
     let mut attributes = diff(&baseline, &after);
     let mut forced: BTreeSet<String> = BTreeSet::new();

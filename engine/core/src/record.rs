@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::desired::DesiredResource;
 use crate::kinds::rules;
-use crate::values::seal;
+use crate::values::seal_with;
 
 /// The state record of a resource whose attributes (references resolved)
 /// were applied and whose provider returned `physical_id` and `outputs`.
@@ -21,7 +21,12 @@ pub fn recorded(
 ) -> Resource {
     let mut resource = Resource::new(desired.address.to_string(), desired.address.kind.section());
     resource.physical_id = Some(physical_id.to_string());
-    resource.attributes = seal(&rules(desired.address.kind), resolved_attributes, key);
+    resource.attributes = seal_with(
+        &rules(desired.address.kind),
+        resolved_attributes,
+        key,
+        &desired.sensitive,
+    );
     resource.outputs = outputs;
     resource.dependencies = desired
         .dependencies

@@ -32,10 +32,16 @@ async fn creates_everything_in_dependency_order_and_records_it() {
     let (_dir, store) = store();
     let provider = Arc::new(FakeProvider::new());
     let canary = "c4n4ry-8f3a9d2e7b1c4f60a5e8d9b2c7f1e3a4";
-    let text = example("private-api").replace(
-        "LOG_LEVEL: info",
-        &format!("LOG_LEVEL: info\n      CANARY: {canary}"),
-    );
+    // The canary reaches env through a sensitive variable.
+    let text = example("private-api")
+        .replace(
+            "variables:\n",
+            &format!("variables:\n  canary:\n    sensitive: true\n    default: {canary}\n"),
+        )
+        .replace(
+            "LOG_LEVEL: info",
+            "LOG_LEVEL: info\n      CANARY: \"x-${var.canary}\"",
+        );
     let (plan, report) =
         plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
     assert_eq!(plan.summary.add, 6);
@@ -69,7 +75,15 @@ async fn creates_everything_in_dependency_order_and_records_it() {
     );
     // No secret value in the state file.
     let file = std::fs::read_to_string(store.path()).unwrap();
-    assert!(!file.contains(canary), "an env value reached the state");
+    assert!(
+        !file.contains(canary),
+        "a sensitive env value reached the state"
+    );
+    // A plain env value is recorded as it is; only sealed ones as digests.
+    assert_eq!(service.attributes["env"]["LOG_LEVEL"], "info");
+    assert!(apprun_engine::values::is_sealed(
+        &service.attributes["env"]["CANARY"]
+    ));
     assert!(
         !format!("{plan:?}").contains(canary),
         "an env value reached the plan"
@@ -413,4 +427,98 @@ async fn replacing_a_service_and_its_autoscaling_together_deletes_the_old_autosc
         old_service_gone < old_asc_gone,
         "the old configuration went while the old service used it: {calls:#?}"
     );
+}
+
+/// A state written when every `env` value was sealed plans no change for
+/// values the stack now shows (their digests match), and the next change
+/// records them in clear; a changed sensitive value stays sealed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_with_every_env_value_sealed_plans_no_change() {
+    use apprun_engine::kinds::rules;
+    use apprun_engine::values::{is_sealed, seal_with};
+    use apprun_schema::Kind;
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let mut state = store.read().unwrap().unwrap();
+    let key = state.digest_key.clone();
+    let service = state
+        .resources
+        .iter_mut()
+        .find(|r| r.address == "services.api")
+        .unwrap();
+    let all = ["env.APP_ENV".to_string(), "env.LOG_LEVEL".to_string()].into();
+    service.attributes = seal_with(&rules(Kind::Service), &service.attributes, &key, &all);
+    assert!(is_sealed(&service.attributes["env"]["LOG_LEVEL"]));
+    let generation = store.read().unwrap().unwrap().generation();
+    state.serial += 1;
+    store.write(&state, Some(&generation)).unwrap();
+
+    let plan = make_plan(&text, &store, &PlanOptions::default());
+    assert!(!plan.has_changes(), "{plan:#?}");
+
+    let changed = text.replace("LOG_LEVEL: info", "LOG_LEVEL: debug");
+    let plan = make_plan(&changed, &store, &PlanOptions::default());
+    let rendered = apprun_engine::render::text::render(&plan, false);
+    assert!(
+        rendered.contains("env.LOG_LEVEL = (sensitive value) -> \"debug\""),
+        "{rendered}"
+    );
+}
+
+/// Drift compares what was read with the record sealed the same way: a
+/// value from a sensitive variable that changed out of band is reported
+/// sealed, never in clear; a plain env value is reported as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_keeps_sensitive_env_values_sealed_and_shows_plain_ones() {
+    use apprun_engine::drift::{ReadResult, Verdict, drift};
+    use apprun_engine::provider::Observed;
+    use apprun_engine::values::is_sealed;
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let canary = "dr1ft-c4n4ry-5e8d9b2c7f1e3a4";
+    let text = example("private-api")
+        .replace(
+            "variables:\n",
+            "variables:\n  token:\n    sensitive: true\n    default: first\n",
+        )
+        .replace(
+            "LOG_LEVEL: info",
+            "LOG_LEVEL: info\n      TOKEN: \"${var.token}\"",
+        );
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let state = store.read().unwrap().unwrap();
+    let record = state.resource("services.api").unwrap();
+    let mut seen = record.attributes.clone();
+    seen["env"]["TOKEN"] = serde_json::json!(canary);
+    seen["env"]["LOG_LEVEL"] = serde_json::json!("debug");
+    let read = ReadResult::Present(Observed {
+        attributes: seen,
+        outputs: record.outputs.clone(),
+        failed: None,
+    });
+    let report = drift(
+        &state,
+        "private-api",
+        apprun_engine::Target::Aws,
+        vec![("services.api".to_string(), read)],
+    );
+    let service = &report.resources[0];
+    assert_eq!(service.status, Verdict::Modified);
+    let token = service
+        .properties
+        .iter()
+        .find(|p| p.property == "env.TOKEN")
+        .unwrap();
+    assert!(token.actual.as_ref().is_some_and(is_sealed), "{token:?}");
+    let level = service
+        .properties
+        .iter()
+        .find(|p| p.property == "env.LOG_LEVEL")
+        .unwrap();
+    assert_eq!(level.actual, Some(serde_json::json!("debug")));
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains(canary), "{json}");
+    assert!(!format!("{report:?}").contains(canary));
 }

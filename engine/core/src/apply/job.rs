@@ -19,7 +19,7 @@ use crate::desired::DesiredResource;
 use crate::kinds::rules;
 use crate::provider::{Applied, Created, Progress, Provider, ProviderError, ResourceRequest};
 use crate::record::recorded;
-use crate::values::seal;
+use crate::values::{seal, seal_with};
 
 /// What a provider call answered.
 pub(super) type Answer<T> = Result<T, ProviderError>;
@@ -429,7 +429,12 @@ impl<P: Provider + 'static> Job<P> {
     }
 
     fn sealed(&self, desired: &DesiredResource) -> Value {
-        seal(&rules(desired.address.kind), &self.resolved, &self.key)
+        seal_with(
+            &rules(desired.address.kind),
+            &self.resolved,
+            &self.key,
+            &desired.sensitive,
+        )
     }
 
     /// The record of `desired` as the provider `applied` it.

@@ -70,9 +70,11 @@ impl AttributeError {
     }
 }
 
-/// A sensitive text (`env` values, start and build commands): in clear in
-/// desired state and in requests to a provider, sealed (a keyed digest, see
-/// [`crate::values::seal`]) in records. Its `Debug` never shows either.
+/// A text that may be sensitive (`env` values, start and build commands):
+/// in clear in desired state and in requests to a provider; in records,
+/// sealed (a keyed digest, see [`crate::values::seal_with`]) when the kind
+/// or the stack (a `sensitive: true` variable) says so. Its `Debug` never
+/// shows either.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Sensitive {
     /// The value in clear (in memory only).
@@ -505,7 +507,8 @@ mod tests {
             "source_type": "image",
             "image": "nginx:1",
         });
-        let sealed = crate::values::seal(&rules(Kind::Service), &clear, &key);
+        let paths = ["env.A".to_string()].into();
+        let sealed = crate::values::seal_with(&rules(Kind::Service), &clear, &key, &paths);
         let request = ServiceAttributes::from_value(&clear).unwrap();
         let record = ServiceAttributes::from_value(&sealed).unwrap();
         assert_eq!(request.env["A"].clear(), Some("secret-a"));

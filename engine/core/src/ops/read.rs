@@ -71,7 +71,7 @@ pub async fn observe<P: Provider + 'static>(
         };
         match read {
             ReadResult::Present(seen) => {
-                let attributes = seal_observed(parsed.kind, &seen, state);
+                let attributes = seal_observed(&address, parsed.kind, &seen, state);
                 observed.insert(
                     parsed,
                     Observation::Present {

@@ -76,7 +76,7 @@ fn record(snapshot: &mut Snapshot, address: String, read: ReadResult) -> Option<
             Some(Refreshed::Removed(address))
         }
         ReadResult::Present(observed) => {
-            let sealed = seal_observed(kind, &observed, snapshot);
+            let sealed = seal_observed(&address, kind, &observed, snapshot);
             let record = snapshot
                 .resources
                 .iter_mut()

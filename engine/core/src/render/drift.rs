@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::show;
 use crate::drift::{DriftReport, Verdict};
 
 /// The terminal rendering.
@@ -23,8 +24,12 @@ pub fn text(report: &DriftReport) -> String {
                 out,
                 "             {}: expected {}, actual {}",
                 p.property,
-                p.expected.as_deref().unwrap_or("(absent)"),
-                p.actual.as_deref().unwrap_or("(absent)")
+                p.expected
+                    .as_ref()
+                    .map_or_else(|| "(absent)".to_string(), show),
+                p.actual
+                    .as_ref()
+                    .map_or_else(|| "(absent)".to_string(), show)
             );
         }
     }
@@ -48,9 +53,31 @@ pub fn text(report: &DriftReport) -> String {
 
 /// The JSON rendering.
 pub fn json(report: &DriftReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&document(report)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The JSON document of a report: the report, typed values, and a summary
+/// count by status (for alerts: `summary.drifted`).
+pub fn document(report: &DriftReport) -> serde_json::Value {
+    let mut document = serde_json::to_value(report).unwrap_or_default();
+    let count = |verdict: Verdict| {
+        report
+            .resources
+            .iter()
+            .filter(|r| r.status == verdict)
+            .count()
+    };
+    document["summary"] = serde_json::json!({
+        "resources": report.resources.len(),
+        "in_sync": count(Verdict::InSync),
+        "modified": count(Verdict::Modified),
+        "deleted": count(Verdict::Deleted),
+        "not_checked": count(Verdict::NotChecked),
+        "drifted": report.drifted(),
+    });
+    document
 }
 
 /// The hidden first line of a drift report in Markdown: `<!-- apprun:drift
@@ -104,8 +131,8 @@ pub fn markdown(report: &DriftReport) -> String {
                         "| `{}` | MODIFIED | `{}` | {} | {} |\n",
                         r.address,
                         p.property,
-                        value_cell(p.expected.as_deref()),
-                        value_cell(p.actual.as_deref())
+                        value_cell(p.expected.as_ref().map(show).as_deref()),
+                        value_cell(p.actual.as_ref().map(show).as_deref())
                     ));
                 }
             }
@@ -256,7 +283,7 @@ mod tests {
 
     fn report(resources: Vec<ResourceDrift>) -> DriftReport {
         DriftReport {
-            format_version: 1,
+            format_version: crate::drift::DRIFT_FORMAT_VERSION,
             stack: "shop".into(),
             target: crate::Target::Aws,
             resources,
@@ -264,17 +291,58 @@ mod tests {
     }
 
     #[test]
+    fn json_values_are_typed_secrets_are_marked_and_a_summary_counts_each_status() {
+        let mut web = resource("services.web", Verdict::Modified);
+        web.properties.push(PropertyDrift {
+            property: "port".into(),
+            expected: Some(serde_json::json!(8080)),
+            actual: Some(serde_json::json!(9090)),
+            difference: "NOT_EQUAL",
+        });
+        let sealed = serde_json::json!({ crate::values::SENSITIVE: "digest-of-the-value" });
+        web.properties.push(PropertyDrift {
+            property: "env.DB_PASSWORD".into(),
+            expected: Some(sealed.clone()),
+            actual: Some(sealed),
+            difference: "NOT_EQUAL",
+        });
+        let doc = document(&report(vec![
+            web,
+            resource("roles.app", Verdict::InSync),
+            resource("repositories.app", Verdict::NotChecked),
+        ]));
+        let properties = &doc["resources"][0]["properties"];
+        assert_eq!(
+            properties[0]["expected"],
+            serde_json::json!(8080),
+            "{doc:#}"
+        );
+        assert_eq!(properties[0]["actual"], serde_json::json!(9090));
+        assert_eq!(
+            properties[1]["expected"],
+            serde_json::json!({ "sensitive": true })
+        );
+        assert!(!doc.to_string().contains("digest-of-the-value"), "{doc:#}");
+        assert_eq!(doc["resources"][0]["status"], "MODIFIED");
+        assert_eq!(
+            doc["summary"],
+            serde_json::json!({ "resources": 3, "in_sync": 1, "modified": 1, "deleted": 0,
+                                "not_checked": 1, "drifted": true })
+        );
+    }
+
+    #[test]
     fn markdown_leads_with_the_marker_and_the_count_and_shows_both_values() {
         let mut web = resource("services.web", Verdict::Modified);
         web.properties.push(PropertyDrift {
             property: "cpu".into(),
-            expected: Some("1024".into()),
-            actual: Some("2048".into()),
+            expected: Some(serde_json::json!(1024)),
+            actual: Some(serde_json::json!(2048)),
             difference: "NOT_EQUAL",
         });
         web.properties.push(PropertyDrift {
             property: "tags.team".into(),
-            expected: Some("\"a|b<c>\"".into()),
+            expected: Some(serde_json::json!("a|b<c>")),
             actual: None,
             difference: "REMOVE",
         });
@@ -321,8 +389,8 @@ mod tests {
                     r.status = Verdict::Modified;
                     r.properties.push(PropertyDrift {
                         property: "image".into(),
-                        expected: Some("x".repeat(300)),
-                        actual: Some("y".repeat(300)),
+                        expected: Some(serde_json::json!("x".repeat(300))),
+                        actual: Some(serde_json::json!("y".repeat(300))),
                         difference: "NOT_EQUAL",
                     });
                 }

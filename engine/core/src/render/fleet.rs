@@ -66,7 +66,7 @@ fn json(fleet: &FleetDrift) -> String {
         .stacks
         .iter()
         .map(|stack| match stack {
-            StackDrift::Checked(report) => serde_json::to_value(report).unwrap_or_default(),
+            StackDrift::Checked(report) => super::drift::document(report),
             StackDrift::NotChecked { stack, reason } => {
                 json!({ "stack": stack, "status": "NOT_CHECKED", "reason": reason })
             }

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::report::Operation;
-use super::{flatten, is_multiline, show};
+use super::{flatten, is_multiline, show_at};
 use crate::apply::{ApplyReport, ChangeOutcome};
 use crate::plan::{Action, Change, Plan, ReplaceOrder};
 use crate::target::Target;
@@ -297,7 +297,7 @@ fn attribute_lines(
             let _ = writeln!(out, "    EOT");
         }
         (Some(before), Some(after)) => {
-            let (old, new) = (show(before), show(after));
+            let (old, new) = (show_at(path, before), show_at(path, after));
             if old == new {
                 let _ = writeln!(out, "!   {path} = {new} (changed){forces}");
             } else {
@@ -331,7 +331,7 @@ fn value_lines(out: &mut String, sigil: char, path: &str, value: &Value, forces:
             let _ = writeln!(out, "{sigil}   EOT");
         }
         _ => {
-            let _ = writeln!(out, "{sigil}   {path} = {}{forces}", show(value));
+            let _ = writeln!(out, "{sigil}   {path} = {}{forces}", show_at(path, value));
         }
     }
 }
@@ -598,7 +598,7 @@ mod tests {
         ];
         let text = details(&change);
         assert!(
-            text.contains("\n-   cpu = 1024\n+   cpu = 2048\n"),
+            text.contains("\n-   cpu = 1 vCPU\n+   cpu = 2 vCPU\n"),
             "{text}"
         );
         assert!(text.contains("````diff\n"), "{text}");

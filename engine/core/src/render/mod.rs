@@ -67,6 +67,17 @@ pub fn show(value: &Value) -> String {
     }
 }
 
+/// As [`show`] for the attribute at `path`: `cpu` and `memory` as a stack
+/// writes them (`1 vCPU`, `2 GB`), not as the API's numbers.
+pub fn show_at(path: &str, value: &Value) -> String {
+    let number = value.as_u64().and_then(|v| u32::try_from(v).ok());
+    match (path, number) {
+        ("cpu", Some(units)) => apprun_schema::units::Cpu(units).to_string(),
+        ("memory", Some(mb)) => apprun_schema::units::Memory(mb).to_string(),
+        _ => show(value),
+    }
+}
+
 /// Flattens an attribute document into `(path, leaf)` pairs, in path order;
 /// sealed and unknown markers count as leaves, empty maps are skipped.
 pub fn flatten(value: &Value) -> Vec<(String, Value)> {

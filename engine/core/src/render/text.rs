@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::{flatten, is_multiline, show};
+use super::{flatten, is_multiline, show_at};
 use crate::plan::{Action, Change, Plan, ReplaceOrder};
 
 const RESET: &str = "\u{1b}[0m";
@@ -122,11 +122,15 @@ fn render_change(out: &mut String, p: &Paint, change: &Change) {
                 let (action, line) = match (&attribute.before, &attribute.after) {
                     (None, Some(after)) => (
                         Action::Create,
-                        format!("+ {} = {}", attribute.path, show(after)),
+                        format!("+ {} = {}", attribute.path, show_at(&attribute.path, after)),
                     ),
                     (Some(before), None) => (
                         Action::Delete,
-                        format!("- {} = {}", attribute.path, show(before)),
+                        format!(
+                            "- {} = {}",
+                            attribute.path,
+                            show_at(&attribute.path, before)
+                        ),
                     ),
                     (Some(before), Some(after))
                         if is_multiline(Some(before)) && is_multiline(Some(after)) =>
@@ -146,8 +150,12 @@ fn render_change(out: &mut String, p: &Paint, change: &Change) {
                         format!(
                             "~ {} = {} -> {}",
                             attribute.path,
-                            before.as_ref().map_or("null".to_string(), show),
-                            after.as_ref().map_or("null".to_string(), show)
+                            before
+                                .as_ref()
+                                .map_or("null".to_string(), |v| show_at(&attribute.path, v)),
+                            after
+                                .as_ref()
+                                .map_or("null".to_string(), |v| show_at(&attribute.path, v))
                         ),
                     ),
                 };
@@ -179,7 +187,7 @@ fn leaves(out: &mut String, p: &Paint, action: Action, value: Option<&Value>) {
                 out,
                 "      {} {path} = {}",
                 p.for_action(action, sigil),
-                show(&leaf)
+                show_at(&path, &leaf)
             );
         }
     }
