@@ -302,3 +302,101 @@ fn state_migrates_to_s3_and_back_keeping_lineage_and_refuses_another_state() {
         0,
     );
 }
+
+#[test]
+fn access_denied_on_the_bucket_is_one_error_saying_what_the_credentials_need() {
+    let w = World::new(50);
+    make_bucket(&w);
+    let proxy = aws_support::fault_proxy::FaultProxy::start(&w.moto.url());
+    proxy.deny_everything_as_s3();
+    let file = checkout(&w, "denied", &stack("s3-denied"));
+    let out = w
+        .apprun()
+        .env("AWS_ENDPOINT_URL_S3", proxy.url())
+        .args(APPLY)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let all = expect(out, 1);
+    for needle in [
+        BUCKET,
+        "stacks/s3-denied.json",
+        "us-east-1",
+        "AccessDenied",
+        "s3:PutObject",
+    ] {
+        assert!(all.contains(needle), "no `{needle}` in:\n{all}");
+    }
+    assert!(
+        w.snapshot("s3-denied")["services"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn a_stack_pointed_at_another_stacks_state_is_refused_and_nothing_is_written() {
+    let w = World::new(50);
+    make_bucket(&w);
+    let shared = |name: &str| {
+        format!(
+            "stack: {name}\nregion: us-east-1\nstate:\n  backend: s3\n  bucket: {BUCKET}\n  key: shared.json\nservices:\n  web:\n    image: public.ecr.aws/nginx/nginx:latest\n"
+        )
+    };
+    let first = checkout(&w, "first", &shared("s3-owner"));
+    let second = checkout(&w, "second", &shared("s3-intruder"));
+    expect(run(&w, APPLY, &first), 0);
+    for args in [
+        PLAN,
+        APPLY,
+        &["destroy", "--target", "aws", "--auto-approve"][..],
+    ] {
+        let refused = expect(run(&w, args, &second), 1);
+        assert!(
+            refused.contains("belongs to stack `s3-owner`, not `s3-intruder`"),
+            "{args:?}: {refused}"
+        );
+    }
+    let plan = expect(run(&w, PLAN, &first), 0);
+    assert!(
+        plan.contains("No changes"),
+        "the owner's state is intact: {plan}"
+    );
+    let services = w.snapshot("s3-")["services"].as_array().unwrap().len();
+    assert_eq!(services, 1, "the intruder created and deleted nothing");
+    expect(
+        run(
+            &w,
+            &["destroy", "--target", "aws", "--auto-approve"],
+            &first,
+        ),
+        0,
+    );
+}
+
+#[test]
+fn a_bucket_in_another_region_is_one_error_saying_to_set_state_region() {
+    let w = World::new(50);
+    make_bucket(&w);
+    let proxy = aws_support::fault_proxy::FaultProxy::start(&w.moto.url());
+    proxy.redirect_everything_as_s3();
+    let file = checkout(&w, "elsewhere", &stack("s3-elsewhere"));
+    let out = w
+        .apprun()
+        .env("AWS_ENDPOINT_URL_S3", proxy.url())
+        .args(APPLY)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let all = expect(out, 1);
+    for needle in [
+        BUCKET,
+        "stacks/s3-elsewhere.json",
+        "us-east-1",
+        "state.region",
+    ] {
+        assert!(all.contains(needle), "no `{needle}` in:\n{all}");
+    }
+}

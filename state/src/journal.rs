@@ -193,6 +193,14 @@ impl<'s, S: Storage + ?Sized> Journal<'s, S> {
         })
     }
 
+    /// Names the stack a state not yet stored belongs to: its first write
+    /// records the name (a stored state keeps what it has).
+    pub fn name_new_state(&mut self, stack: &str) {
+        if self.stored.is_none() {
+            self.snapshot.stack = Some(stack.to_owned());
+        }
+    }
+
     /// The current snapshot.
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot

@@ -52,6 +52,10 @@ pub struct Snapshot {
     pub resources: Vec<Resource>,
     /// Operations begun and not yet completed: after a crash, what was interrupted.
     pub pending: Vec<PendingOp>,
+    /// The name of the stack this state belongs to (states made before
+    /// this field have none): a command of another stack is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
 }
 
 impl Snapshot {
@@ -76,6 +80,7 @@ impl Snapshot {
             digest_key,
             resources: Vec::new(),
             pending: Vec::new(),
+            stack: None,
         }
     }
 

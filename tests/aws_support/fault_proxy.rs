@@ -17,6 +17,12 @@ use std::sync::{Arc, Mutex};
 /// The error code the proxy answers with.
 pub const INJECTED: &str = "InjectedFault";
 
+/// The armed name that makes every request an S3 `AccessDenied`.
+pub const S3_DENIED: &str = "*s3:AccessDenied";
+
+/// The armed name that makes every request an S3 `PermanentRedirect`.
+pub const S3_ELSEWHERE: &str = "*s3:PermanentRedirect";
+
 /// A running proxy; it lives as long as the test process.
 pub struct FaultProxy {
     address: SocketAddr,
@@ -54,6 +60,19 @@ impl FaultProxy {
     /// Fails every request of `operation` until [`FaultProxy::heal`].
     pub fn arm(&self, operation: &str) {
         self.armed.lock().unwrap().insert(operation.to_string());
+    }
+
+    /// Answers every request as S3 answers a caller without permission
+    /// (403 `AccessDenied`), until healed with `heal(S3_DENIED)`.
+    pub fn deny_everything_as_s3(&self) {
+        self.arm(S3_DENIED);
+    }
+
+    /// Answers every request as S3 answers a request sent to the wrong
+    /// region (301 `PermanentRedirect`), until healed with
+    /// `heal(S3_ELSEWHERE)`.
+    pub fn redirect_everything_as_s3(&self) {
+        self.arm(S3_ELSEWHERE);
     }
 
     /// Lets `operation` through again.
@@ -99,6 +118,30 @@ fn serve(
             .find_map(|pair| pair.strip_prefix("Action=").map(str::to_string))
     });
     let mut client = client;
+    let s3_fault = {
+        let armed = armed.lock().unwrap();
+        if armed.contains(S3_DENIED) {
+            Some(("403 Forbidden", "AccessDenied", "Access Denied"))
+        } else if armed.contains(S3_ELSEWHERE) {
+            Some((
+                "301 Moved Permanently",
+                "PermanentRedirect",
+                "The bucket you are attempting to access must be addressed using the specified endpoint.",
+            ))
+        } else {
+            None
+        }
+    };
+    if let Some((status, code, message)) = s3_fault {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault</RequestId></Error>"
+        );
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        return client.write_all(answer.as_bytes());
+    }
     if let Some(operation) = operation.filter(|o| armed.lock().unwrap().contains(o)) {
         let json = head.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
         return client.write_all(&fault_answer(&operation, json));

@@ -188,10 +188,20 @@ impl S3Store {
         }
     }
 
+    /// The region the client sends to, for messages.
+    fn region(&self) -> String {
+        self.inner
+            .client
+            .config()
+            .region()
+            .map_or_else(|| "(no region)".to_owned(), ToString::to_string)
+    }
+
     /// Reads an object; `None` if absent.
     fn get(&self, key: String) -> Result<Option<Object>, (String, BoxError)> {
         let client = self.inner.client.clone();
         let bucket = self.inner.bucket.clone();
+        let region = self.region();
         self.run(async move {
             let out = match client.get_object().bucket(bucket).key(&key).send().await {
                 Ok(out) => out,
@@ -202,7 +212,7 @@ impl S3Store {
                         Ok(None)
                     } else {
                         Err((
-                            format!("GetObject {key}: {}", DisplayErrorContext(&e)),
+                            explain("GetObject", &key, &region, &e),
                             Box::new(e) as BoxError,
                         ))
                     };
@@ -231,6 +241,7 @@ impl S3Store {
     ) -> Result<Option<String>, PutError> {
         let client = self.inner.client.clone();
         let bucket = self.inner.bucket.clone();
+        let region = self.region();
         let out = self.run(async move {
             let mut req = client
                 .put_object()
@@ -251,7 +262,7 @@ impl S3Store {
                         Err(PutError::Condition)
                     } else {
                         Err(PutError::Other(
-                            format!("PutObject {key}: {}", DisplayErrorContext(&e)),
+                            explain("PutObject", &key, &region, &e),
                             Box::new(e),
                         ))
                     }
@@ -274,6 +285,7 @@ impl S3Store {
     fn delete_if(&self, key: String, etag: Option<String>) -> Result<bool, (String, BoxError)> {
         let client = self.inner.client.clone();
         let bucket = self.inner.bucket.clone();
+        let region = self.region();
         self.run(async move {
             match client
                 .delete_object()
@@ -286,7 +298,7 @@ impl S3Store {
                 Ok(_) => Ok(true),
                 Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(412) => Ok(false),
                 Err(e) => Err((
-                    format!("DeleteObject {key}: {}", DisplayErrorContext(&e)),
+                    explain("DeleteObject", &key, &region, &e),
                     Box::new(e) as BoxError,
                 )),
             }
@@ -398,6 +410,38 @@ fn block_on<T: Send + 'static>(
         detail: "the S3 client's runtime stopped before answering".to_owned(),
         source: None,
     })
+}
+
+/// What an S3 failure of `operation` on `key` means and what to do, in a
+/// sentence: a missing bucket, access denied, a bucket in another region;
+/// else the SDK's own chain.
+fn explain<E, R>(
+    operation: &str,
+    key: &str,
+    region: &str,
+    error: &aws_sdk_s3::error::SdkError<E, R>,
+) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .unwrap_or_default();
+    let why = match code {
+        "NoSuchBucket" => "the bucket does not exist: create it, or fix `state.bucket`".to_owned(),
+        "AccessDenied" | "AllAccessDisabled" | "InvalidAccessKeyId" => format!(
+            "{code}: the credentials in use may not use it; they need s3:GetObject, s3:PutObject and s3:DeleteObject on the key and its `.lock` and `.backup` objects"
+        ),
+        "PermanentRedirect"
+        | "AuthorizationHeaderMalformed"
+        | "IllegalLocationConstraintException" => format!(
+            "{code}: the bucket is not in {region}; set `state.region` to the bucket's region"
+        ),
+        _ => DisplayErrorContext(error).to_string(),
+    };
+    format!("{operation} {key} (region {region}): {why}")
 }
 
 impl Storage for S3Store {

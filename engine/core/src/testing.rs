@@ -64,7 +64,7 @@ impl FakeProvider {
         self
     }
 
-    /// Makes `operation` (`create`, `update`, `delete`, `read`) on
+    /// Makes `operation` (`create`, `update`, `delete`, `read`, `find`) on
     /// `address` fail.
     pub fn fail(&self, operation: &str, address: &Address, failure: FakeFailure) {
         lock(&self.failures).insert((operation.to_string(), address.clone()), failure);
@@ -169,6 +169,9 @@ impl Provider for FakeProvider {
         name: &str,
     ) -> Result<Option<Applied>, ProviderError> {
         self.log(format!("find {address}"));
+        if let Some(FakeFailure::Error(error)) = self.failure("find", address) {
+            return Err(error);
+        }
         Ok(lock(&self.resources)
             .iter()
             .find(|(_, r)| &r.address == address && r.name == name)

@@ -522,3 +522,63 @@ async fn drift_keeps_sensitive_env_values_sealed_and_shows_plain_ones() {
     assert!(!json.contains(canary), "{json}");
     assert!(!format!("{report:?}").contains(canary));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_create_that_cannot_be_settled_yet_blocks_only_its_own_address() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    // An earlier run was killed while creating the repository.
+    {
+        let storage: &dyn Storage = &store;
+        let mut journal = Journal::open(storage).unwrap();
+        let mut op =
+            apprun_state::PendingOp::new("repositories.api", apprun_state::PendingAction::Create)
+                .unwrap();
+        op.detail = serde_json::json!({ "name": "private-api-api" });
+        journal.begin(op).unwrap();
+    }
+    let repository = Address::parse("repositories.api").unwrap();
+    let unreachable = ProviderError::Transient {
+        operation: "DescribeRepositories".into(),
+        message: "503".into(),
+    };
+    provider.fail("find", &repository, FakeFailure::Error(unreachable));
+    let (_, report) =
+        plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let outcome = report
+        .results
+        .iter()
+        .find(|(a, _, _)| *a == repository)
+        .map(|(_, _, o)| o.clone())
+        .unwrap();
+    assert!(
+        matches!(&outcome, ChangeOutcome::Failed(e) if e.to_string().contains("could not be settled")),
+        "{outcome:?}"
+    );
+    let state = store.read().unwrap().unwrap();
+    assert_eq!(
+        state.pending.len(),
+        1,
+        "only the unsettled create stays pending"
+    );
+    assert!(
+        !provider
+            .calls()
+            .iter()
+            .any(|c| c == "create repositories.api"),
+        "no second create beside the unsettled one: {:#?}",
+        provider.calls()
+    );
+    assert!(
+        state.resource("autoscaling.steady").is_some(),
+        "the rest went on"
+    );
+
+    // Once the target answers, the next apply settles it and converges.
+    provider.heal("find", &repository);
+    let (_, report) =
+        plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert!(store.read().unwrap().unwrap().pending.is_empty());
+}

@@ -542,3 +542,36 @@ async fn a_leftover_this_stack_made_for_the_address_is_adopted_not_refused() {
     assert_eq!(record.incomplete, None);
     assert!(record.physical_id.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_records_its_stack_and_another_stack_is_refused_it() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    let state = fixture.store.read().unwrap().unwrap();
+    assert_eq!(state.stack.as_deref(), Some("private-api"));
+    let other = stack(&example("private-api").replace("stack: private-api", "stack: other"));
+    let ws = Workspace {
+        stack: &other,
+        ..fixture.ws()
+    };
+    let error = ops::plan::plan::<Offline>(&ws, &PlanOptions::default(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, OpError::ForeignStack { recorded, stack, .. } if recorded == "private-api" && stack == "other"),
+        "{error:?}"
+    );
+    let calls = provider.mutating_calls();
+    let error = ops::apply::apply(&ws, provider.clone(), request(false), &hooks)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, OpError::ForeignStack { .. }), "{error:?}");
+    assert_eq!(provider.mutating_calls(), calls, "nothing was changed");
+    assert_eq!(
+        fixture.store.read().unwrap().unwrap().serial,
+        state.serial,
+        "nothing was written"
+    );
+}

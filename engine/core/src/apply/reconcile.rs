@@ -176,11 +176,14 @@ impl<P: Provider> Settler<'_, P> {
                 ));
                 Some(Outcome::Failed)
             }
+            // A delete is idempotent (gone counts as deleted): the record
+            // stays and the plan deletes it again, rather than leaving a
+            // pending operation the new delete would collide with.
             Err(error) => {
                 self.say(format!(
-                    "{address}: could not settle the interrupted delete yet: {error}"
+                    "{address}: could not check the interrupted delete ({error}); its record stays and the plan deletes it again"
                 ));
-                None
+                Some(Outcome::Failed)
             }
         }
     }

@@ -102,6 +102,19 @@ impl<P: Provider + 'static> Round<'_, P> {
 
     fn job(&mut self, node: &Node) -> Result<Job<P>, ProviderError> {
         let snapshot = self.snapshot;
+        // A step journals a new operation on its address: never beside one
+        // an earlier run left that reconcile could not settle yet (a
+        // replacement's deposed delete is this apply's own, and its
+        // `DeleteOld` step journals nothing new).
+        let address = node.address.to_string();
+        if node.step != Step::DeleteOld && snapshot.pending.iter().any(|op| op.address == address) {
+            return Err(ProviderError::Fatal {
+                message: format!(
+                    "{address}: an operation an earlier run left on it could not be settled yet (see above)"
+                ),
+                help: "apply again once the target answers: apprun settles it first".to_string(),
+            });
+        }
         let known = self.known.get_or_insert_with(|| known_outputs(snapshot));
         let desired = self.jobs.desired.get(&node.address).cloned();
         let resolved = desired

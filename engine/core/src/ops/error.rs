@@ -83,6 +83,22 @@ pub enum OpError {
         /// `address: reason` for each, `; `-separated.
         details: String,
     },
+    /// The state at the stack's location belongs to another stack.
+    #[error("the state at {location} belongs to stack `{recorded}`, not `{stack}`")]
+    #[diagnostic(
+        code(state::foreign_stack),
+        help(
+            "nothing was read or written for `{stack}`; give it its own `state.key` or `state.path` (one that includes its name)"
+        )
+    )]
+    ForeignStack {
+        /// Where the state is.
+        location: String,
+        /// The stack it records.
+        recorded: String,
+        /// The stack that asked.
+        stack: String,
+    },
     /// `state migrate` would overwrite another state.
     #[error("refusing to copy the state of {from} to {to}: {reason}")]
     #[diagnostic(

@@ -55,7 +55,24 @@ impl<'a> Workspace<'a> {
     /// Opens the state journal for writing (the caller holds the lock).
     pub fn journal(&self) -> Result<Journal<'a, dyn Storage + 'a>, OpError> {
         let storage: &'a dyn Storage = self.store;
-        Ok(Journal::open(storage)?)
+        let mut journal = Journal::open(storage)?;
+        self.check_stack(journal.snapshot())?;
+        journal.name_new_state(self.stack_name());
+        Ok(journal)
+    }
+
+    /// Refuses a state that records another stack's name (a `state.key` or
+    /// `state.path` shared by mistake): nothing is read into a plan or
+    /// written for this stack.
+    fn check_stack(&self, snapshot: &Snapshot) -> Result<(), OpError> {
+        match &snapshot.stack {
+            Some(recorded) if recorded != self.stack_name() => Err(OpError::ForeignStack {
+                location: self.store.location(),
+                recorded: recorded.clone(),
+                stack: self.stack_name().to_string(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The stack's name.
@@ -65,7 +82,11 @@ impl<'a> Workspace<'a> {
 
     /// Reads the current state, if there is any yet.
     pub fn read_state(&self) -> Result<Option<Snapshot>, OpError> {
-        Ok(self.store.read()?)
+        let state = self.store.read()?;
+        if let Some(snapshot) = &state {
+            self.check_stack(snapshot)?;
+        }
+        Ok(state)
     }
 
     /// Takes the state lock for `operation`, waiting up to `timeout`; a
