@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::attrs::{map_at, top_level};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, FoundExt, SdkResultExt};
+use crate::error::{ApiFailure, Class, SdkResultExt};
 use crate::retry;
 
 /// The tag naming the stack that owns a resource.
@@ -246,10 +246,13 @@ pub(crate) async fn with_apprunner_tags<R>(
     let Some(resource) = read? else {
         return Ok(None);
     };
-    Ok(list_apprunner(ctx, arn)
-        .await
-        .found()?
-        .map(|live| (resource, live)))
+    match list_apprunner(ctx, arn).await {
+        Ok(live) => Ok(Some((resource, live))),
+        // App Runner refuses the tags of a resource deleted since its read
+        // (`InvalidStateException`: "... is deleted"): it is gone.
+        Err(f) if matches!(f.class, Class::NotFound | Class::InvalidState) => Ok(None),
+        Err(f) => Err(f),
+    }
 }
 
 /// The first of `candidates` (an ARN and what else it came with) whose App
