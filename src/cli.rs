@@ -149,6 +149,14 @@ pub struct StackArgs {
     #[arg(long = "stack", value_name = "FILE", conflicts_with = "stack")]
     pub stack_flag: Option<PathBuf>,
 
+    /// The stack's variables.
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+/// Variables for the stack (for several stacks: every stack gets them).
+#[derive(Debug, Clone, Default, Args)]
+pub struct VarArgs {
     /// Set a variable: NAME=VALUE (repeatable; wins over --var-file).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
@@ -251,12 +259,9 @@ pub struct DriftArgs {
     /// The target whose state to use.
     #[arg(long, value_enum, default_value_t = Target::Aws)]
     pub target: Target,
-    /// Set a variable: NAME=VALUE (repeatable; every stack gets it).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a YAML file (repeatable; every stack gets them).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// The stack's variables.
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Exit 2 when something drifted, 0 when in sync, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -280,7 +285,6 @@ impl DriftArgs {
                 stack,
                 stack_flag: None,
                 vars: self.vars.clone(),
-                var_files: self.var_files.clone(),
             })
             .collect()
     }
@@ -299,12 +303,9 @@ pub struct StateArgs {
     /// The target whose state to use.
     #[arg(long, value_enum, default_value_t = Target::Aws)]
     pub target: Target,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a YAML file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// The stack's variables.
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 impl StateArgs {
@@ -317,7 +318,6 @@ impl StateArgs {
                 .unwrap_or_else(|| self.stack.clone()),
             stack_flag: None,
             vars: self.vars.clone(),
-            var_files: self.var_files.clone(),
         }
     }
 }

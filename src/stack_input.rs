@@ -51,14 +51,14 @@ fn read(what: &'static str, path: &Path) -> Result<String, CliError> {
 pub fn load(args: &StackArgs) -> Result<Loaded, CliError> {
     let mut inputs = VarInputs::new();
     let mut invalid = Vec::new();
-    for path in &args.var_files {
+    for path in &args.vars.var_files {
         let text = read("var file", path)?;
         let file = path.display().to_string();
         if let Err(errors) = variables::read_var_file(&file, &text, &mut inputs) {
             invalid.push(FileDiagnostics { file, text, errors });
         }
     }
-    for flag in &args.vars {
+    for flag in &args.vars.vars {
         let (name, value) =
             variables::parse_flag(flag).map_err(|message| CliError::InvalidVar { message })?;
         inputs.set(name, value, VarOrigin::Flag);

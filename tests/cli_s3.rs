@@ -12,6 +12,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use apprun_state::Storage;
+use aws_support::fault_proxy::{FaultProxy, S3Fault};
 use aws_support::{World, python, text};
 
 const BUCKET: &str = "team-state";
@@ -304,39 +305,6 @@ fn state_migrates_to_s3_and_back_keeping_lineage_and_refuses_another_state() {
 }
 
 #[test]
-fn access_denied_on_the_bucket_is_one_error_saying_what_the_credentials_need() {
-    let w = World::new(50);
-    make_bucket(&w);
-    let proxy = aws_support::fault_proxy::FaultProxy::start(&w.moto.url());
-    proxy.deny_everything_as_s3();
-    let file = checkout(&w, "denied", &stack("s3-denied"));
-    let out = w
-        .apprun()
-        .env("AWS_ENDPOINT_URL_S3", proxy.url())
-        .args(APPLY)
-        .arg(&file)
-        .output()
-        .unwrap();
-    let all = expect(out, 1);
-    for needle in [
-        BUCKET,
-        "stacks/s3-denied.json",
-        "us-east-1",
-        "AccessDenied",
-        "s3:PutObject",
-    ] {
-        assert!(all.contains(needle), "no `{needle}` in:\n{all}");
-    }
-    assert!(
-        w.snapshot("s3-denied")["services"]
-            .as_array()
-            .unwrap()
-            .is_empty(),
-        "nothing was created"
-    );
-}
-
-#[test]
 fn a_stack_pointed_at_another_stacks_state_is_refused_and_nothing_is_written() {
     let w = World::new(50);
     make_bucket(&w);
@@ -376,13 +344,13 @@ fn a_stack_pointed_at_another_stacks_state_is_refused_and_nothing_is_written() {
     );
 }
 
-#[test]
-fn a_bucket_in_another_region_is_one_error_saying_to_set_state_region() {
-    let w = World::new(50);
-    make_bucket(&w);
-    let proxy = aws_support::fault_proxy::FaultProxy::start(&w.moto.url());
-    proxy.redirect_everything_as_s3();
-    let file = checkout(&w, "elsewhere", &stack("s3-elsewhere"));
+/// Applies stack `name` with every S3 request answered `fault`; the
+/// failed apply's output.
+fn apply_with_s3_fault(w: &World, name: &str, fault: S3Fault) -> String {
+    make_bucket(w);
+    let proxy = FaultProxy::start(&w.moto.url());
+    proxy.fail_s3(fault);
+    let file = checkout(w, name, &stack(name));
     let out = w
         .apprun()
         .env("AWS_ENDPOINT_URL_S3", proxy.url())
@@ -390,7 +358,33 @@ fn a_bucket_in_another_region_is_one_error_saying_to_set_state_region() {
         .arg(&file)
         .output()
         .unwrap();
-    let all = expect(out, 1);
+    expect(out, 1)
+}
+
+#[test]
+fn access_denied_on_the_bucket_is_one_error_saying_what_the_credentials_need() {
+    let w = World::new(50);
+    let all = apply_with_s3_fault(&w, "s3-denied", S3Fault::AccessDenied);
+    for needle in [
+        BUCKET,
+        "stacks/s3-denied.json",
+        "us-east-1",
+        "AccessDenied",
+        "s3:PutObject",
+    ] {
+        assert!(all.contains(needle), "no `{needle}` in:\n{all}");
+    }
+    let services = w.snapshot("s3-denied")["services"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(services, 0, "nothing was created");
+}
+
+#[test]
+fn a_bucket_in_another_region_is_one_error_saying_to_set_state_region() {
+    let w = World::new(50);
+    let all = apply_with_s3_fault(&w, "s3-elsewhere", S3Fault::PermanentRedirect);
     for needle in [
         BUCKET,
         "stacks/s3-elsewhere.json",

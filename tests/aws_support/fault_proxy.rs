@@ -17,16 +17,40 @@ use std::sync::{Arc, Mutex};
 /// The error code the proxy answers with.
 pub const INJECTED: &str = "InjectedFault";
 
-/// The armed name that makes every request an S3 `AccessDenied`.
-pub const S3_DENIED: &str = "*s3:AccessDenied";
-
-/// The armed name that makes every request an S3 `PermanentRedirect`.
-pub const S3_ELSEWHERE: &str = "*s3:PermanentRedirect";
-
 /// A running proxy; it lives as long as the test process.
 pub struct FaultProxy {
     address: SocketAddr,
-    armed: Arc<Mutex<BTreeSet<String>>>,
+    armed: Arc<Mutex<Armed>>,
+}
+
+/// An S3 answer the proxy gives every request, as S3 would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Fault {
+    /// 403 `AccessDenied`: the caller has no permission.
+    AccessDenied,
+    /// 301 `PermanentRedirect`: the bucket is in another region.
+    PermanentRedirect,
+}
+
+impl S3Fault {
+    /// Status line, code and message.
+    fn answer(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            S3Fault::AccessDenied => ("403 Forbidden", "AccessDenied", "Access Denied"),
+            S3Fault::PermanentRedirect => (
+                "301 Moved Permanently",
+                "PermanentRedirect",
+                "The bucket you are attempting to access must be addressed using the specified endpoint.",
+            ),
+        }
+    }
+}
+
+/// What the proxy fails: operations by name, or every request as S3.
+#[derive(Default)]
+struct Armed {
+    operations: BTreeSet<String>,
+    s3: Option<S3Fault>,
 }
 
 impl FaultProxy {
@@ -38,7 +62,7 @@ impl FaultProxy {
             .to_string();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
-        let armed: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+        let armed: Arc<Mutex<Armed>> = Arc::default();
         let shared = armed.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
@@ -59,34 +83,26 @@ impl FaultProxy {
 
     /// Fails every request of `operation` until [`FaultProxy::heal`].
     pub fn arm(&self, operation: &str) {
-        self.armed.lock().unwrap().insert(operation.to_string());
+        self.armed
+            .lock()
+            .unwrap()
+            .operations
+            .insert(operation.to_string());
     }
 
-    /// Answers every request as S3 answers a caller without permission
-    /// (403 `AccessDenied`), until healed with `heal(S3_DENIED)`.
-    pub fn deny_everything_as_s3(&self) {
-        self.arm(S3_DENIED);
-    }
-
-    /// Answers every request as S3 answers a request sent to the wrong
-    /// region (301 `PermanentRedirect`), until healed with
-    /// `heal(S3_ELSEWHERE)`.
-    pub fn redirect_everything_as_s3(&self) {
-        self.arm(S3_ELSEWHERE);
+    /// Answers every request as S3 does with `fault`.
+    pub fn fail_s3(&self, fault: S3Fault) {
+        self.armed.lock().unwrap().s3 = Some(fault);
     }
 
     /// Lets `operation` through again.
     pub fn heal(&self, operation: &str) {
-        self.armed.lock().unwrap().remove(operation);
+        self.armed.lock().unwrap().operations.remove(operation);
     }
 }
 
 /// One request: read it, answer the fault or forward it.
-fn serve(
-    client: TcpStream,
-    upstream: &str,
-    armed: &Mutex<BTreeSet<String>>,
-) -> std::io::Result<()> {
+fn serve(client: TcpStream, upstream: &str, armed: &Mutex<Armed>) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = Vec::new();
     let mut length = 0usize;
@@ -118,20 +134,7 @@ fn serve(
             .find_map(|pair| pair.strip_prefix("Action=").map(str::to_string))
     });
     let mut client = client;
-    let s3_fault = {
-        let armed = armed.lock().unwrap();
-        if armed.contains(S3_DENIED) {
-            Some(("403 Forbidden", "AccessDenied", "Access Denied"))
-        } else if armed.contains(S3_ELSEWHERE) {
-            Some((
-                "301 Moved Permanently",
-                "PermanentRedirect",
-                "The bucket you are attempting to access must be addressed using the specified endpoint.",
-            ))
-        } else {
-            None
-        }
-    };
+    let s3_fault = armed.lock().unwrap().s3.map(S3Fault::answer);
     if let Some((status, code, message)) = s3_fault {
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault</RequestId></Error>"
@@ -142,7 +145,7 @@ fn serve(
         );
         return client.write_all(answer.as_bytes());
     }
-    if let Some(operation) = operation.filter(|o| armed.lock().unwrap().contains(o)) {
+    if let Some(operation) = operation.filter(|o| armed.lock().unwrap().operations.contains(o)) {
         let json = head.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
         return client.write_all(&fault_answer(&operation, json));
     }

@@ -411,6 +411,18 @@ fn a_plan_without_state_says_so_instead_of_matching_it() {
     assert!(!text.contains("matches its state"), "{text}");
 }
 
+/// Applies and returns the report; panics when there was nothing to apply.
+async fn applied(
+    fixture: &Fixture,
+    provider: &Arc<FakeProvider>,
+    hooks: &Recorder,
+) -> apprun_engine::apply::ApplyReport {
+    match apply(fixture, provider, hooks).await.unwrap() {
+        ApplyOutcome::Applied { report, .. } => report,
+        other => panic!("expected changes to apply: {other:?}"),
+    }
+}
+
 /// The one change of `report` at `address`.
 fn outcome_of(
     report: &apprun_engine::apply::ApplyReport,
@@ -436,10 +448,7 @@ async fn a_failed_follow_up_leaves_the_resource_recorded_as_incomplete_and_the_n
     };
     provider.fail("create", &role, FakeFailure::FollowUpFails(cause.clone()));
     let hooks = Recorder::answering(Approval::Approved);
-    let ApplyOutcome::Applied { report, .. } = apply(&fixture, &provider, &hooks).await.unwrap()
-    else {
-        panic!("the first apply had changes");
-    };
+    let report = applied(&fixture, &provider, &hooks).await;
     assert_eq!(
         outcome_of(&report, "roles.api-instance"),
         apprun_engine::apply::ChangeOutcome::Failed(cause),
@@ -473,10 +482,7 @@ async fn a_failed_follow_up_leaves_the_resource_recorded_as_incomplete_and_the_n
         change.reasons
     );
     let again = Recorder::answering(Approval::Approved);
-    let ApplyOutcome::Applied { report, .. } = apply(&fixture, &provider, &again).await.unwrap()
-    else {
-        panic!("the second apply had changes");
-    };
+    let report = applied(&fixture, &provider, &again).await;
     assert!(report.succeeded(), "{report:#?}");
     let state = fixture.store.read().unwrap().unwrap();
     assert_eq!(
@@ -526,10 +532,7 @@ async fn a_leftover_this_stack_made_for_the_address_is_adopted_not_refused() {
     // The state forgets the repository; the repository stays.
     ops::state::remove(&fixture.ws(), "repositories.api", &hooks).unwrap();
     let again = Recorder::answering(Approval::Approved);
-    let ApplyOutcome::Applied { report, .. } = apply(&fixture, &provider, &again).await.unwrap()
-    else {
-        panic!("the create was planned");
-    };
+    let report = applied(&fixture, &provider, &again).await;
     assert!(report.succeeded(), "{report:#?}");
     let repositories = provider
         .resources()

@@ -19,7 +19,7 @@ use crate::desired::DesiredResource;
 use crate::kinds::rules;
 use crate::provider::{Applied, Created, Progress, Provider, ProviderError, ResourceRequest};
 use crate::record::recorded;
-use crate::values::{seal, seal_with};
+use crate::values::seal_with;
 
 /// What a provider call answered.
 pub(super) type Answer<T> = Result<T, ProviderError>;
@@ -211,6 +211,7 @@ impl<P: Provider + 'static> Job<P> {
         let op = self.op(action, detail)?;
         let recorder = Recorder {
             journal: self.journal.clone(),
+            address: desired.address.clone(),
             op: op.id.clone(),
             replaces: replaces.cloned(),
             record: self.incomplete_record_maker(desired),
@@ -306,14 +307,11 @@ impl<P: Provider + 'static> Job<P> {
                 what: self.address.to_string(),
             });
         };
-        let kind_rules = rules(kind);
-        let live = seal(&kind_rules, &observed.attributes, &self.key);
-        let want = seal(&kind_rules, expected, &self.key);
-        let mut changed: Vec<String> = crate::diff::diff(&live, &want)
+        // Both sides are in clear, in memory: only the paths leave here.
+        let changed: Vec<String> = crate::diff::diff(&observed.attributes, expected)
             .into_iter()
             .map(|attribute| attribute.path)
             .collect();
-        changed.dedup();
         self.provider
             .update(&found.physical_id, request, &changed)
             .await
@@ -402,8 +400,9 @@ impl<P: Provider + 'static> Job<P> {
         match settle(&answer)? {
             Settle::Complete(outcome) => self.journal.complete(id, outcome).await?,
             Settle::Depose(deposed, outcome) => {
-                self.journal.begin(deposed).await?;
-                self.journal.complete(id, outcome).await?;
+                self.journal
+                    .depose_then_complete(deposed, id, outcome)
+                    .await?;
             }
             Settle::LeavePending => {}
             Settle::Record(resource) => self.journal.record(resource).await?,
@@ -495,6 +494,7 @@ struct Reported {
 #[derive(Clone)]
 struct Recorder {
     journal: JournalClient,
+    address: Address,
     op: OpId,
     replaces: Option<Resource>,
     record: RecordMaker,
@@ -514,20 +514,17 @@ impl Recorder {
     async fn report(&self, applied: Applied) -> Answer<()> {
         let mut reported = self.reported.lock().await;
         let record = (self.record)(&applied);
+        let (journal, op) = (&self.journal, self.op.clone());
         let written = match (&reported.applied, &self.replaces) {
-            (Some(_), _) => self.journal.record(record).await,
-            (None, Some(old)) => {
-                let address = Address::parse(&record.address);
-                match address.map(|a| Deposed::delete_op(&a, old)) {
-                    Some(Ok(deposed)) => match self.journal.begin(deposed).await {
-                        Ok(()) => self.complete(record).await,
-                        Err(error) => Err(error),
-                    },
-                    Some(Err(error)) => Err(error),
-                    None => self.complete(record).await,
+            (Some(_), _) => journal.record(record).await,
+            (None, Some(old)) => match Deposed::delete_op(&self.address, old) {
+                Ok(deposed) => {
+                    let outcome = Outcome::Applied(record);
+                    journal.depose_then_complete(deposed, op, outcome).await
                 }
-            }
-            (None, None) => self.complete(record).await,
+                Err(error) => Err(error),
+            },
+            (None, None) => journal.complete(op, Outcome::Applied(record)).await,
         };
         match written {
             Ok(()) => {
@@ -543,12 +540,6 @@ impl Recorder {
                 })
             }
         }
-    }
-
-    async fn complete(&self, record: Resource) -> Result<(), StateError> {
-        self.journal
-            .complete(self.op.clone(), Outcome::Applied(record))
-            .await
     }
 
     /// The state write that failed, if one did.

@@ -10,25 +10,14 @@ use tokio::sync::{mpsc, oneshot};
 /// How many requests may wait in the channel.
 const CAPACITY: usize = 64;
 
-/// Where the answer to one request goes: whether its entry is durable.
+/// Where the answer to one request goes: whether its entries are durable.
 type Reply = oneshot::Sender<Result<(), StateError>>;
 
-/// A request from a task to the journal owner.
-pub(super) enum JournalRequest {
-    /// Record that an operation is about to run.
-    Begin(PendingOp, Reply),
-    /// Record the outcome of a pending operation and remove it.
-    Complete(OpId, Outcome, Reply),
-}
-
-impl JournalRequest {
-    /// The journal entry it asks for, and where its answer goes.
-    fn into_entry(self) -> (Entry, Reply) {
-        match self {
-            JournalRequest::Begin(op, reply) => (Entry::Begin(op), reply),
-            JournalRequest::Complete(id, outcome, reply) => (Entry::Complete(id, outcome), reply),
-        }
-    }
+/// A request from a task to the journal owner: entries written in the same
+/// batch, answered with the first failure among them.
+pub(super) struct JournalRequest {
+    entries: Vec<Entry>,
+    reply: Reply,
 }
 
 /// A task's end of the channel.
@@ -47,44 +36,57 @@ pub(super) fn channel() -> (JournalClient, JournalRequests) {
 impl JournalClient {
     /// Durably records that `op` is about to run.
     pub(super) async fn begin(&self, op: PendingOp) -> Result<(), StateError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(JournalRequest::Begin(op, tx), rx).await
+        self.send(vec![Entry::Begin(op)]).await
     }
 
     /// Durably records the outcome of pending operation `id`.
     pub(super) async fn complete(&self, id: OpId, outcome: Outcome) -> Result<(), StateError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(JournalRequest::Complete(id, outcome, tx), rx)
+        self.send(vec![Entry::Complete(id, outcome)]).await
+    }
+
+    /// Durably records the pending delete of a resource a replacement
+    /// deposed, then the outcome of operation `id`, in one write.
+    pub(super) async fn depose_then_complete(
+        &self,
+        deposed: PendingOp,
+        id: OpId,
+        outcome: Outcome,
+    ) -> Result<(), StateError> {
+        self.send(vec![Entry::Begin(deposed), Entry::Complete(id, outcome)])
             .await
     }
 
     /// Durably records `resource` as is, as an operation completed at once
-    /// (a create's resource once it exists, then once it is finished).
+    /// (a create's resource once it exists, then once it is finished), in
+    /// one write.
     pub(super) async fn record(&self, resource: Resource) -> Result<(), StateError> {
         let mut op = PendingOp::new(resource.address.clone(), PendingAction::Update)?;
         op.detail = serde_json::json!({ "record": true });
         let id = op.id.clone();
-        self.begin(op).await?;
-        self.complete(id, Outcome::Applied(resource)).await
+        self.send(vec![
+            Entry::Begin(op),
+            Entry::Complete(id, Outcome::Applied(resource)),
+        ])
+        .await
     }
 
-    async fn send(
-        &self,
-        request: JournalRequest,
-        rx: oneshot::Receiver<Result<(), StateError>>,
-    ) -> Result<(), StateError> {
+    async fn send(&self, entries: Vec<Entry>) -> Result<(), StateError> {
         let closed = || StateError::Backend {
             location: "apply".to_string(),
             detail: "the state journal stopped".to_string(),
             source: None,
         };
-        self.0.send(request).await.map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
+        let (reply, answer) = oneshot::channel();
+        self.0
+            .send(JournalRequest { entries, reply })
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 }
 
-/// Records `first` and every request waiting behind it in one atomic write,
-/// then answers each with its own result.
+/// Records `first` and every request waiting behind it in one durable
+/// step, then answers each with its own result.
 pub(super) fn write_batch<S: Storage + ?Sized>(
     journal: &mut Journal<'_, S>,
     first: JournalRequest,
@@ -94,12 +96,15 @@ pub(super) fn write_batch<S: Storage + ?Sized>(
     while let Ok(more) = requests.try_recv() {
         batch.push(more);
     }
-    let (entries, replies): (Vec<Entry>, Vec<Reply>) =
-        batch.into_iter().map(JournalRequest::into_entry).unzip();
-    let results = write_blocking(|| journal.record(entries));
-    for (reply, result) in replies.into_iter().zip(results) {
+    let sizes: Vec<usize> = batch.iter().map(|r| r.entries.len()).collect();
+    let (entries, replies): (Vec<Vec<Entry>>, Vec<Reply>) =
+        batch.into_iter().map(|r| (r.entries, r.reply)).unzip();
+    let mut results = write_blocking(|| journal.record(entries.concat())).into_iter();
+    for (reply, size) in replies.into_iter().zip(sizes) {
+        let own: Vec<Result<(), StateError>> = results.by_ref().take(size).collect();
+        let answer = own.into_iter().find(Result::is_err).unwrap_or(Ok(()));
         // A task that is gone no longer waits for its answer.
-        let _ = reply.send(result);
+        let _ = reply.send(answer);
     }
 }
 
