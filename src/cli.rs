@@ -78,6 +78,13 @@ pub enum Command {
     State(StateCommand),
     /// Print the stack's outputs from state.
     Output(OutputArgs),
+    /// Deploy services again as declared (a new image under the same tag), waiting like apply.
+    Deploy(DeployArgs),
+    /// Show each resource's live status, and each service's last operations
+    /// (exit 0; with --detailed-exitcode 2 when a service is not running).
+    Status(StatusArgs),
+    /// Print a service's logs (App Runner's CloudWatch Logs, or every Docker replica).
+    Logs(LogsArgs),
     /// Print the JSON Schema of the stack language (for editors and CI).
     Schema,
     /// Print a shell completion script.
@@ -118,6 +125,14 @@ impl Command {
                 | StateCommand::Migrate { state, .. }
                 | StateCommand::Unlock { state, .. },
             ) => {
+                if let Some(file) = state.stack_flag.take() {
+                    state.stack = file;
+                }
+            }
+            Command::Deploy(args) => args.normalize(),
+            Command::Logs(args) => args.normalize(),
+            Command::Status(args) => {
+                let state = &mut args.state;
                 if let Some(file) = state.stack_flag.take() {
                     state.stack = file;
                 }
@@ -291,7 +306,7 @@ impl DriftArgs {
 }
 
 /// Which stack's state a command works on.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StateArgs {
     /// The stack file (its state lives beside it, under .apprun/, unless
     /// its `state:` says otherwise).
@@ -320,6 +335,117 @@ impl StateArgs {
             vars: self.vars.clone(),
         }
     }
+}
+
+/// Whether a positional argument names a stack file rather than an address.
+fn is_stack_file(text: &str) -> bool {
+    [".yaml", ".yml", ".json"]
+        .iter()
+        .any(|ext| text.ends_with(ext))
+}
+
+/// `apprun deploy ADDRESS... [STACK]`
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// The services to deploy (`services.web`), then optionally the stack
+    /// file (default: apprun.yaml).
+    #[arg(value_name = "ADDRESS", required = true)]
+    pub addresses: Vec<String>,
+    /// The stack file (the same as a trailing STACK).
+    #[arg(long = "stack", value_name = "FILE")]
+    pub stack_flag: Option<PathBuf>,
+    /// The target to deploy on.
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// The stack's variables.
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+impl DeployArgs {
+    /// Moves a trailing stack file among the addresses to `--stack`.
+    fn normalize(&mut self) {
+        if let Some(position) = self.addresses.iter().position(|a| is_stack_file(a)) {
+            let file = PathBuf::from(self.addresses.remove(position));
+            self.stack_flag.get_or_insert(file);
+        }
+    }
+
+    /// The state these name.
+    pub fn state(&self) -> StateArgs {
+        StateArgs {
+            stack: self
+                .stack_flag
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("apprun.yaml")),
+            stack_flag: None,
+            target: self.target,
+            vars: self.vars.clone(),
+        }
+    }
+}
+
+/// `apprun status [STACK]`
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Which state.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Exit 2 when a service is not running (or could not be read), 0 when
+    /// every one is, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `apprun logs ADDRESS [STACK]`
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// The service (`services.web`).
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+    /// Which state.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Only events from this long ago: `30s`, `10m`, `2h`, `1d`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub since: Option<std::time::Duration>,
+    /// Keep printing new events until Ctrl-C.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// App Runner's system log of the service (deployments, health checks)
+    /// instead of the application's.
+    #[arg(long)]
+    pub system: bool,
+}
+
+impl LogsArgs {
+    fn normalize(&mut self) {
+        if let Some(file) = self.state.stack_flag.take() {
+            self.state.stack = file;
+        }
+    }
+}
+
+/// Parses `30s`, `10m`, `2h`, `1d` (a number and a unit).
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write a number and a unit, e.g. 10m"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}`: the unit must be s, m, h or d, e.g. 10m")),
+    };
+    Ok(std::time::Duration::from_secs(
+        number.saturating_mul(seconds),
+    ))
 }
 
 /// `apprun state ...`

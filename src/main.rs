@@ -47,6 +47,9 @@ fn main() -> ExitCode {
         Command::Graph(args) => commands::graph::run(args, &out),
         Command::State(command) => commands::state::run(command, &out),
         Command::Output(args) => commands::output::run(args, &out),
+        Command::Deploy(args) => commands::deploy::run(args, &out),
+        Command::Status(args) => commands::status::run(args, &out),
+        Command::Logs(args) => commands::logs::run(args, &out),
         Command::Schema => commands::schema::run(),
         Command::Completions { shell } => commands::completions::run(*shell),
     };

@@ -393,7 +393,7 @@ fn private_api_end_to_end() {
     );
     assert_eq!(
         plan["summary"],
-        json!({"add": 2, "change": 1, "destroy": 2, "replace": 2, "unchanged": 3}),
+        json!({"add": 2, "change": 1, "destroy": 2, "replace": 2, "unchanged": 5}),
         "a replacement counts as one add and one destroy, as in Terraform"
     );
 
@@ -1010,7 +1010,7 @@ fn import_adopts_every_kind_by_its_id() {
     w.run_ok(APPLY, 0);
     let applied = w.state("import-api").unwrap();
     let resources = applied["resources"].as_array().unwrap().clone();
-    assert_eq!(resources.len(), 6);
+    assert_eq!(resources.len(), 8);
     let state_args = ["--target", "aws", "--stack", "apprun.yaml"];
     let with = |head: &[&str]| -> Vec<String> {
         head.iter()

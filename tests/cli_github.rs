@@ -84,14 +84,14 @@ fn a_plan_in_github_actions_goes_to_the_step_summary_and_sets_changes_and_exitco
     assert_eq!(output.status.code(), Some(2));
     // Stdout keeps the format asked for (text here).
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("Plan: 6 to add, 0 to change, 0 to destroy."));
+    assert!(stdout.contains("Plan: 8 to add, 0 to change, 0 to destroy."));
     assert!(!stdout.contains("<!-- apprun"), "{stdout}");
     let summary = step.summary();
     assert!(
         summary.starts_with("<!-- apprun:plan stack=private-api target=aws -->\n"),
         "{summary}"
     );
-    assert!(summary.contains("**Plan: 6 to add, 0 to change, 0 to destroy.**"));
+    assert!(summary.contains("**Plan: 8 to add, 0 to change, 0 to destroy.**"));
     assert!(summary.contains("| `+` | `services.api` | `private-api-api` | will be created |"));
     assert_eq!(step.output(), "changes=true\nexitcode=2\n");
 
@@ -360,9 +360,9 @@ fn a_small_plan_renders_every_change_folded_with_cmark_gfm() {
         .unwrap();
     let markdown = String::from_utf8(output.stdout).unwrap();
     let html = render_like_github(&markdown);
-    assert_eq!(html.matches("<details>").count(), 6, "{html}");
-    assert_eq!(html.matches("<pre lang=\"diff\">").count(), 6, "{html}");
-    assert_eq!(html.matches("<tr>").count(), 7, "{html}");
+    assert_eq!(html.matches("<details>").count(), 8, "{html}");
+    assert_eq!(html.matches("<pre lang=\"diff\">").count(), 8, "{html}");
+    assert_eq!(html.matches("<tr>").count(), 9, "{html}");
     assert!(
         html.contains("<summary><code>services.api</code> will be created</summary>"),
         "{html}"

@@ -30,7 +30,7 @@ fn plan_of_a_new_stack_lists_every_create_and_exits_per_detailed_exitcode() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "Plan: 6 to add, 0 to change, 0 to destroy.",
+            "Plan: 8 to add, 0 to change, 0 to destroy.",
         ));
     apprun()
         .args(["plan", "--no-refresh", path, "--detailed-exitcode"])
@@ -215,7 +215,7 @@ fn state_list_show_and_outputs() {
         .args(["state", "list", "--stack", p])
         .assert()
         .success()
-        .stdout("autoscaling.steady\nrepositories.api\nroles.api-access\nroles.api-instance\nservices.api\nvpc_connectors.db\n");
+        .stdout("autoscaling.steady\nobservability.traced\nrepositories.api\nroles.api-access\nroles.api-instance\nservices.api\nvpc_connectors.db\nvpc_ingress.api-in\n");
     let shown = apprun()
         .args(["state", "show", "services.api", "--stack", p])
         .output()

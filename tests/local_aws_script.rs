@@ -131,7 +131,7 @@ fn local_aws_script_runs_the_private_api_cycle_and_stops_cleanly() {
     };
     let applied = ok(apprun(&["apply", "--auto-approve", stack]), "apply");
     assert!(
-        applied.contains("Apply complete: 6 done, 0 failed"),
+        applied.contains("Apply complete: 8 done, 0 failed"),
         "{applied}"
     );
     ok(
@@ -140,7 +140,7 @@ fn local_aws_script_runs_the_private_api_cycle_and_stops_cleanly() {
     );
     let destroyed = ok(apprun(&["destroy", "--auto-approve", stack]), "destroy");
     assert!(
-        destroyed.contains("Destroy complete: 6 done, 0 failed"),
+        destroyed.contains("Destroy complete: 8 done, 0 failed"),
         "{destroyed}"
     );
 

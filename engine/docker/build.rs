@@ -18,6 +18,8 @@ fn main() {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     // Both programs include it (`mod resolve;`).
     println!("cargo:rerun-if-changed=bins/resolve.rs");
+    // The front door includes it (`mod host_match;`); so does the library.
+    println!("cargo:rerun-if-changed=bins/host_match.rs");
     for name in ["echo", "front_door"] {
         let src = format!("bins/{name}.rs");
         println!("cargo:rerun-if-changed={src}");

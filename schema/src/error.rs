@@ -284,6 +284,23 @@ pub enum SchemaError {
         max_span: SourceSpan,
     },
 
+    /// More than one auto scaling configuration marked `default: true`.
+    #[error("two auto scaling configurations are marked `default: true`")]
+    #[diagnostic(
+        code(schema::two_default_autoscaling),
+        help(
+            "an account has one default auto scaling configuration: keep `default: true` on one of them"
+        )
+    )]
+    TwoDefaults {
+        /// The second `default: true`.
+        #[label("a second default")]
+        span: SourceSpan,
+        /// The first one.
+        #[label("first default")]
+        first_span: SourceSpan,
+    },
+
     /// A list that must not be empty.
     #[error("{field} must list at least one entry")]
     #[diagnostic(code(schema::empty_list), help("{help}"))]

@@ -16,18 +16,30 @@ pub enum Kind {
     VpcConnector,
     /// An App Runner auto scaling configuration (`autoscaling`).
     AutoScaling,
+    /// An App Runner observability configuration (`observability`).
+    Observability,
+    /// An App Runner connection to a source code provider (`connections`).
+    Connection,
     /// An App Runner service (`services`).
     Service,
+    /// A custom domain associated with a service (`domains`).
+    Domain,
+    /// A VPC ingress connection of a private service (`vpc_ingress`).
+    VpcIngress,
 }
 
 impl Kind {
     /// Every kind, in the order they appear in a stack.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Repository,
         Kind::Role,
         Kind::VpcConnector,
         Kind::AutoScaling,
+        Kind::Observability,
+        Kind::Connection,
         Kind::Service,
+        Kind::Domain,
+        Kind::VpcIngress,
     ];
 
     /// The stack section that declares this kind (also the first part of an
@@ -38,7 +50,11 @@ impl Kind {
             Kind::Role => "roles",
             Kind::VpcConnector => "vpc_connectors",
             Kind::AutoScaling => "autoscaling",
+            Kind::Observability => "observability",
+            Kind::Connection => "connections",
             Kind::Service => "services",
+            Kind::Domain => "domains",
+            Kind::VpcIngress => "vpc_ingress",
         }
     }
 
@@ -54,7 +70,11 @@ impl Kind {
             Kind::Role => "role",
             Kind::VpcConnector => "VPC connector",
             Kind::AutoScaling => "auto scaling configuration",
+            Kind::Observability => "observability configuration",
+            Kind::Connection => "connection",
             Kind::Service => "service",
+            Kind::Domain => "custom domain",
+            Kind::VpcIngress => "VPC ingress connection",
         }
     }
 
@@ -65,7 +85,11 @@ impl Kind {
             Kind::Role => "role",
             Kind::VpcConnector => "vpc_connector",
             Kind::AutoScaling => "autoscaling_configuration",
+            Kind::Observability => "observability_configuration",
+            Kind::Connection => "connection",
             Kind::Service => "service",
+            Kind::Domain => "custom_domain",
+            Kind::VpcIngress => "vpc_ingress_connection",
         }
     }
 
@@ -76,7 +100,11 @@ impl Kind {
             Kind::Role => &["arn", "name"],
             Kind::VpcConnector => &["arn", "name", "revision"],
             Kind::AutoScaling => &["arn", "name", "revision"],
+            Kind::Observability => &["arn", "name", "revision"],
+            Kind::Connection => &["arn", "name", "status"],
             Kind::Service => &["arn", "id", "name", "url"],
+            Kind::Domain => &["domain", "dns_target", "status", "validation_records"],
+            Kind::VpcIngress => &["arn", "name", "domain_name"],
         }
     }
 

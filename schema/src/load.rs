@@ -152,7 +152,11 @@ fn decode_stack(root: &Node, inputs: &VarInputs, d: &mut Decoder<'_>) -> Option<
     let roles = resources(&mut m, Kind::Role, d, decode_role);
     let vpc_connectors = resources(&mut m, Kind::VpcConnector, d, decode_vpc_connector);
     let autoscaling = resources(&mut m, Kind::AutoScaling, d, decode_autoscaling);
+    let observability = resources(&mut m, Kind::Observability, d, decode_observability);
+    let connections = resources(&mut m, Kind::Connection, d, decode_connection);
     let services = resources(&mut m, Kind::Service, d, decode_service);
+    let domains = resources(&mut m, Kind::Domain, d, decode_domain);
+    let vpc_ingress = resources(&mut m, Kind::VpcIngress, d, decode_vpc_ingress);
     d.owner = None;
     let outputs = m
         .with("outputs", d, |node, _, field, d| {
@@ -188,7 +192,11 @@ fn decode_stack(root: &Node, inputs: &VarInputs, d: &mut Decoder<'_>) -> Option<
         roles,
         vpc_connectors,
         autoscaling,
+        observability,
+        connections,
         services,
+        domains,
+        vpc_ingress,
         outputs,
         references: Vec::new(),
         sensitive_fields: d.sensitive_fields.clone(),
@@ -511,10 +519,93 @@ fn decode_autoscaling(
         min_size: m.opt("min_size", d),
         max_size: m.opt("max_size", d),
         max_concurrency: m.opt("max_concurrency", d),
+        default: m.opt("default", d),
         tags: m.with("tags", d, text_map).unwrap_or_default(),
     };
     m.finish(d);
     Some(config)
+}
+
+fn decode_observability(
+    name: &str,
+    node: &Node,
+    anchor: Span,
+    field: &str,
+    d: &mut Decoder<'_>,
+) -> Option<Observability> {
+    let what = format!("observability configuration `{name}`");
+    let mut m = MapReader::new(node, anchor, field, &what, d)?;
+    let config = Observability {
+        name: m.opt("name", d),
+        tracing: m.opt("tracing", d),
+        tags: m.with("tags", d, text_map).unwrap_or_default(),
+    };
+    m.finish(d);
+    Some(config)
+}
+
+fn decode_connection(
+    name: &str,
+    node: &Node,
+    anchor: Span,
+    field: &str,
+    d: &mut Decoder<'_>,
+) -> Option<Connection> {
+    let mut m = MapReader::new(node, anchor, field, &format!("connection `{name}`"), d)?;
+    let physical = m.opt("name", d);
+    let provider = m.req("provider", "GITHUB", d);
+    let tags = m.with("tags", d, text_map).unwrap_or_default();
+    m.finish(d);
+    Some(Connection {
+        name: physical,
+        provider: provider?,
+        tags,
+    })
+}
+
+fn decode_domain(
+    name: &str,
+    node: &Node,
+    anchor: Span,
+    field: &str,
+    d: &mut Decoder<'_>,
+) -> Option<Domain> {
+    let mut m = MapReader::new(node, anchor, field, &format!("custom domain `{name}`"), d)?;
+    let service = m.req("service", "${services.web.arn}", d);
+    let domain = m.req("domain", "shop.example.com", d);
+    let enable_www = m.opt("enable_www", d);
+    let route53_zone = m.opt("route53_zone", d);
+    m.finish(d);
+    Some(Domain {
+        service: service?,
+        domain: domain?,
+        enable_www,
+        route53_zone,
+    })
+}
+
+fn decode_vpc_ingress(
+    name: &str,
+    node: &Node,
+    anchor: Span,
+    field: &str,
+    d: &mut Decoder<'_>,
+) -> Option<VpcIngress> {
+    let what = format!("VPC ingress connection `{name}`");
+    let mut m = MapReader::new(node, anchor, field, &what, d)?;
+    let physical = m.opt("name", d);
+    let service = m.req("service", "${services.api.arn}", d);
+    let vpc = m.req("vpc", "vpc-0123456789abcdef0", d);
+    let endpoint = m.req("endpoint", "vpce-0123456789abcdef0", d);
+    let tags = m.with("tags", d, text_map).unwrap_or_default();
+    m.finish(d);
+    Some(VpcIngress {
+        name: physical,
+        service: service?,
+        vpc: vpc?,
+        endpoint: endpoint?,
+        tags,
+    })
 }
 
 fn decode_service(
@@ -633,6 +724,8 @@ keywords!(Effect { "Allow" => Effect::Allow, "Deny" => Effect::Deny });
 keywords!(ConfigurationSource { "api" => ConfigurationSource::Api, "repository" => ConfigurationSource::Repository });
 keywords!(HealthProtocol { "TCP" => HealthProtocol::TCP, "HTTP" => HealthProtocol::HTTP });
 keywords!(Ingress { "public" => Ingress::Public, "private" => Ingress::Private });
+keywords!(TracingVendor { "awsxray" => TracingVendor::Awsxray });
+keywords!(SourceProvider { "GITHUB" => SourceProvider::GITHUB, "BITBUCKET" => SourceProvider::BITBUCKET });
 keywords!(IpAddressType { "IPV4" => IpAddressType::IPV4, "DUAL_STACK" => IpAddressType::DUAL_STACK });
 keywords!(Runtime {
     "PYTHON_3" => Runtime::PYTHON_3,

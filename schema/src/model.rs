@@ -132,10 +132,26 @@ pub struct Stack {
     #[serde(skip_serializing_if = "SpannedMap::is_empty")]
     #[schemars(default)]
     pub autoscaling: SpannedMap<AutoScaling>,
+    /// App Runner observability configurations (X-Ray tracing).
+    #[serde(skip_serializing_if = "SpannedMap::is_empty")]
+    #[schemars(default)]
+    pub observability: SpannedMap<Observability>,
+    /// App Runner connections to GitHub or Bitbucket, for code services.
+    #[serde(skip_serializing_if = "SpannedMap::is_empty")]
+    #[schemars(default)]
+    pub connections: SpannedMap<Connection>,
     /// App Runner services.
     #[serde(skip_serializing_if = "SpannedMap::is_empty")]
     #[schemars(default)]
     pub services: SpannedMap<Service>,
+    /// Custom domains served by a service.
+    #[serde(skip_serializing_if = "SpannedMap::is_empty")]
+    #[schemars(default)]
+    pub domains: SpannedMap<Domain>,
+    /// VPC ingress connections: how a private service is reached from a VPC.
+    #[serde(skip_serializing_if = "SpannedMap::is_empty")]
+    #[schemars(default)]
+    pub vpc_ingress: SpannedMap<VpcIngress>,
     /// Values printed after apply and by `apprun output`.
     #[serde(skip_serializing_if = "SpannedMap::is_empty")]
     #[schemars(default)]
@@ -367,7 +383,107 @@ pub struct AutoScaling {
     /// Concurrent requests per instance before scaling out, 1-200. Default 100.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<Spanned<i64>>,
+    /// Make this the account's default configuration (the one services
+    /// without `autoscaling` get) while the stack has it; removing the flag
+    /// or the configuration restores the previous default. At most one per
+    /// stack. Default `false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Spanned<bool>>,
     /// Tags for this configuration.
+    #[serde(skip_serializing_if = "SpannedMap::is_empty")]
+    #[schemars(default)]
+    pub tags: StringMap,
+}
+
+/// An App Runner observability configuration. Immutable: a change creates
+/// a new revision, the services move to it, then the old one is deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Observability {
+    /// Physical configuration name (4-32, not `DefaultConfiguration`).
+    /// Default `<stack>-<key>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Spanned<String>>,
+    /// The tracing vendor: `awsxray`. Default: no tracing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<Spanned<TracingVendor>>,
+    /// Tags for this configuration.
+    #[serde(skip_serializing_if = "SpannedMap::is_empty")]
+    #[schemars(default)]
+    pub tags: StringMap,
+}
+
+/// Tracing vendors of an observability configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TracingVendor {
+    /// AWS X-Ray.
+    Awsxray,
+}
+
+/// An App Runner connection to a source code provider. Created in
+/// `PENDING_HANDSHAKE`: a person completes it once in the App Runner
+/// console; code services that use it wait for that.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Connection {
+    /// Physical connection name (4-32). Default `<stack>-<key>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Spanned<String>>,
+    /// `GITHUB` or `BITBUCKET`.
+    pub provider: Spanned<SourceProvider>,
+    /// Tags for this connection.
+    #[serde(skip_serializing_if = "SpannedMap::is_empty")]
+    #[schemars(default)]
+    pub tags: StringMap,
+}
+
+/// Source code providers App Runner connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum SourceProvider {
+    /// GitHub.
+    GITHUB,
+    /// Bitbucket.
+    BITBUCKET,
+}
+
+/// A custom domain associated with a public service. App Runner only
+/// associates and disassociates: any change replaces the association.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Domain {
+    /// The service's ARN (`${services.NAME.arn}`).
+    pub service: Spanned<String>,
+    /// The host name, e.g. `shop.example.com`.
+    pub domain: Spanned<String>,
+    /// Also serve `www.<domain>`. Default `true` (as App Runner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_www: Option<Spanned<bool>>,
+    /// A Route 53 hosted zone ID: apprun writes the certificate validation
+    /// records and the domain's CNAME there and waits for the domain to be
+    /// active. Without it, apply ends with the domain pending validation and
+    /// prints the records to create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route53_zone: Option<Spanned<String>>,
+}
+
+/// A VPC ingress connection: makes a private service reachable through a
+/// VPC interface endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct VpcIngress {
+    /// Physical connection name (4-40). Default `<stack>-<key>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Spanned<String>>,
+    /// The private service's ARN (`${services.NAME.arn}`). Changing it
+    /// replaces the connection.
+    pub service: Spanned<String>,
+    /// The VPC (`vpc-...`).
+    pub vpc: Spanned<String>,
+    /// The VPC interface endpoint for App Runner (`vpce-...`).
+    pub endpoint: Spanned<String>,
+    /// Tags for this connection.
     #[serde(skip_serializing_if = "SpannedMap::is_empty")]
     #[schemars(default)]
     pub tags: StringMap,
@@ -443,7 +559,8 @@ pub struct Service {
     /// `IPV4` (default) or `DUAL_STACK` (public ingress only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_address_type: Option<Spanned<IpAddressType>>,
-    /// Observability configuration ARN (X-Ray tracing). Default: off.
+    /// Observability configuration ARN (`${observability.NAME.arn}`, X-Ray
+    /// tracing). Default: off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observability: Option<Spanned<String>>,
     /// KMS key ARN for encryption at rest. Changing it replaces the service.
@@ -467,7 +584,8 @@ pub struct CodeSource {
     /// The branch to deploy. Default `main`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<Spanned<String>>,
-    /// App Runner connection ARN to the source provider.
+    /// App Runner connection ARN to the source provider
+    /// (`${connections.NAME.arn}`).
     pub connection: Spanned<String>,
     /// Directory within the repository to build from. Default `/`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -617,7 +735,17 @@ impl Stack {
             Kind::Role => self.roles.get(&address.name).map(|r| &r.name),
             Kind::VpcConnector => self.vpc_connectors.get(&address.name).map(|r| &r.name),
             Kind::AutoScaling => self.autoscaling.get(&address.name).map(|r| &r.name),
+            Kind::Observability => self.observability.get(&address.name).map(|r| &r.name),
+            Kind::Connection => self.connections.get(&address.name).map(|r| &r.name),
             Kind::Service => self.services.get(&address.name).map(|r| &r.name),
+            Kind::VpcIngress => self.vpc_ingress.get(&address.name).map(|r| &r.name),
+            // A custom domain is named by its host name.
+            Kind::Domain => {
+                return self
+                    .domains
+                    .get(&address.name)
+                    .map(|d| d.domain.value.clone());
+            }
         }?;
         Some(match explicit {
             Some(name) => name.value.clone(),
@@ -636,7 +764,11 @@ impl Stack {
             .chain(of(Kind::Role, &self.roles))
             .chain(of(Kind::VpcConnector, &self.vpc_connectors))
             .chain(of(Kind::AutoScaling, &self.autoscaling))
+            .chain(of(Kind::Observability, &self.observability))
+            .chain(of(Kind::Connection, &self.connections))
             .chain(of(Kind::Service, &self.services))
+            .chain(of(Kind::Domain, &self.domains))
+            .chain(of(Kind::VpcIngress, &self.vpc_ingress))
             .collect()
     }
 
@@ -650,7 +782,11 @@ impl Stack {
             Kind::Role => span(&self.roles, &address.name),
             Kind::VpcConnector => span(&self.vpc_connectors, &address.name),
             Kind::AutoScaling => span(&self.autoscaling, &address.name),
+            Kind::Observability => span(&self.observability, &address.name),
+            Kind::Connection => span(&self.connections, &address.name),
             Kind::Service => span(&self.services, &address.name),
+            Kind::Domain => span(&self.domains, &address.name),
+            Kind::VpcIngress => span(&self.vpc_ingress, &address.name),
         }
     }
 }

@@ -64,6 +64,20 @@ rules! {
         "4-40 characters: a letter or digit, then letters, digits, `-` and `_`");
     AUTOSCALING_NAME = ("auto scaling configuration name", r"^[A-Za-z0-9][A-Za-z0-9_-]{3,31}$",
         "4-32 characters: a letter or digit, then letters, digits, `-` and `_`");
+    OBSERVABILITY_NAME = ("observability configuration name", r"^[A-Za-z0-9][A-Za-z0-9_-]{3,31}$",
+        "4-32 characters: a letter or digit, then letters, digits, `-` and `_` (not `DefaultConfiguration`)");
+    CONNECTION_NAME = ("App Runner connection name", r"^[A-Za-z0-9][A-Za-z0-9_-]{3,31}$",
+        "4-32 characters: a letter or digit, then letters, digits, `-` and `_`");
+    VPC_INGRESS_NAME = ("VPC ingress connection name", r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$",
+        "4-40 characters: a letter or digit, then letters, digits, `-` and `_`");
+    HOSTNAME = ("domain name", r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
+        "a lower-case host name such as `shop.example.com` (no scheme, port, path or trailing dot)");
+    VPC_ID = ("VPC ID", r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$",
+        "`vpc-` followed by 8 or 17 hex digits, e.g. `vpc-0123456789abcdef0`");
+    VPC_ENDPOINT_ID = ("VPC endpoint ID", r"^vpce-([0-9a-f]{8}|[0-9a-f]{17})$",
+        "`vpce-` followed by 8 or 17 hex digits, e.g. `vpce-0123456789abcdef0`");
+    HOSTED_ZONE_ID = ("Route 53 hosted zone ID", r"^[A-Z0-9]{1,32}$",
+        "a hosted zone ID such as `Z0123456789ABCDEFGHIJ` (upper-case letters and digits, without `/hostedzone/`)");
     ROLE_NAME = ("IAM role name", r"^[A-Za-z0-9+=,.@_-]{1,64}$",
         "1-64 characters: letters, digits and `+=,.@_-`");
     REPOSITORY_NAME = ("ECR repository name", r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$",
@@ -84,6 +98,8 @@ rules! {
         "arn:aws:apprunner:us-east-1:111122223333:observabilityconfiguration/tracing/1/0123456789abcdef0123456789abcdef");
     CONNECTION_ARN = ("App Runner connection ARN", r"^arn:aws(-[a-z-]+)?:apprunner:[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9][A-Za-z0-9_-]{3,31}/[0-9a-f]{32}$",
         "arn:aws:apprunner:us-east-1:111122223333:connection/github/0123456789abcdef0123456789abcdef");
+    SERVICE_ARN = ("App Runner service ARN", r"^arn:aws(-[a-z-]+)?:apprunner:[a-z0-9-]+:[0-9]{12}:service/[A-Za-z0-9][A-Za-z0-9_-]{3,39}/[0-9a-f]{32}$",
+        "arn:aws:apprunner:us-east-1:111122223333:service/web/0123456789abcdef0123456789abcdef");
     IMAGE = ("image identifier", r"^(([0-9]{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*|public\.ecr\.aws/[a-z0-9._-]+/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$",
         "`111122223333.dkr.ecr.us-east-1.amazonaws.com/web:v1`, `public.ecr.aws/nginx/nginx:latest`, or `${repositories.NAME.uri}:v1`");
     IMAGE_TAG_SUFFIX = ("image tag or digest", r"^(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$",

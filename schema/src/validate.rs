@@ -109,8 +109,18 @@ pub(crate) fn validate(stack: &Stack, errors: &mut Vec<SchemaError>) {
     for (name, entry) in stack.autoscaling.iter() {
         v.autoscaling(name, &entry.value);
     }
+    v.default_autoscaling();
+    for (name, entry) in stack.observability.iter() {
+        v.observability(name, &entry.value);
+    }
     for (name, entry) in stack.services.iter() {
         v.service(name, &entry.value);
+    }
+    for (name, entry) in stack.domains.iter() {
+        v.domain(name, &entry.value);
+    }
+    for (name, entry) in stack.vpc_ingress.iter() {
+        v.vpc_ingress(name, &entry.value);
     }
     for path in crate::build_paths::paths(stack) {
         if let Some(reason) = crate::build_paths::lexical_problem(&path) {
@@ -195,7 +205,11 @@ impl Validator<'_> {
         logical.extend(stack.roles.iter().map(|(k, e)| (k, e.key_span)));
         logical.extend(stack.vpc_connectors.iter().map(|(k, e)| (k, e.key_span)));
         logical.extend(stack.autoscaling.iter().map(|(k, e)| (k, e.key_span)));
+        logical.extend(stack.observability.iter().map(|(k, e)| (k, e.key_span)));
+        logical.extend(stack.connections.iter().map(|(k, e)| (k, e.key_span)));
         logical.extend(stack.services.iter().map(|(k, e)| (k, e.key_span)));
+        logical.extend(stack.domains.iter().map(|(k, e)| (k, e.key_span)));
+        logical.extend(stack.vpc_ingress.iter().map(|(k, e)| (k, e.key_span)));
         for (key, span) in logical {
             self.name_rule(&patterns::LOGICAL_NAME, key, span);
         }
@@ -232,11 +246,39 @@ impl Validator<'_> {
             &stack.autoscaling,
         );
         self.physical(
+            Kind::Observability,
+            &patterns::OBSERVABILITY_NAME,
+            stack_ok,
+            |r: &Observability| r.name.as_ref(),
+            &stack.observability,
+        );
+        self.physical(
+            Kind::Connection,
+            &patterns::CONNECTION_NAME,
+            stack_ok,
+            |r: &Connection| r.name.as_ref(),
+            &stack.connections,
+        );
+        self.physical(
             Kind::Service,
             &patterns::SERVICE_NAME,
             stack_ok,
             |r: &Service| r.name.as_ref(),
             &stack.services,
+        );
+        self.physical(
+            Kind::Domain,
+            &patterns::HOSTNAME,
+            true,
+            |r: &Domain| Some(&r.domain),
+            &stack.domains,
+        );
+        self.physical(
+            Kind::VpcIngress,
+            &patterns::VPC_INGRESS_NAME,
+            stack_ok,
+            |r: &VpcIngress| r.name.as_ref(),
+            &stack.vpc_ingress,
         );
     }
 
@@ -302,7 +344,10 @@ impl Validator<'_> {
         all.extend(stack.roles.iter().map(|(_, e)| &e.value.tags));
         all.extend(stack.vpc_connectors.iter().map(|(_, e)| &e.value.tags));
         all.extend(stack.autoscaling.iter().map(|(_, e)| &e.value.tags));
+        all.extend(stack.observability.iter().map(|(_, e)| &e.value.tags));
+        all.extend(stack.connections.iter().map(|(_, e)| &e.value.tags));
         all.extend(stack.services.iter().map(|(_, e)| &e.value.tags));
+        all.extend(stack.vpc_ingress.iter().map(|(_, e)| &e.value.tags));
         for tags in all {
             for (key, entry) in tags.iter() {
                 let reason = if key.is_empty() || key.chars().count() > 128 {
@@ -518,6 +563,125 @@ impl Validator<'_> {
         }
     }
 
+    /// At most one `default: true` auto scaling configuration.
+    fn default_autoscaling(&mut self) {
+        // In file order, so "first" is the one written first.
+        let mut defaults: Vec<Span> = self
+            .stack
+            .autoscaling
+            .iter()
+            .filter_map(|(_, entry)| entry.value.default.as_ref())
+            .filter(|flag| flag.value)
+            .map(|flag| flag.span)
+            .collect();
+        defaults.sort_by_key(|span| span.offset);
+        let Some((first_span, extra)) = defaults.split_first() else {
+            return;
+        };
+        let first_span = *first_span;
+        for span in extra {
+            self.push(SchemaError::TwoDefaults {
+                span: (*span).into(),
+                first_span: first_span.into(),
+            });
+        }
+    }
+
+    fn observability(&mut self, name: &str, config: &Observability) {
+        if let Some(physical) = &config.name
+            && physical.value == "DefaultConfiguration"
+        {
+            self.push(SchemaError::InvalidName {
+                what: patterns::OBSERVABILITY_NAME.what.to_string(),
+                name: physical.value.clone(),
+                reason: "`DefaultConfiguration` is reserved by App Runner".to_string(),
+                help: format!(
+                    "observability.{name}: choose another name, or leave `name` out for `<stack>-{name}`"
+                ),
+                span: physical.span.into(),
+            });
+        }
+    }
+
+    fn domain(&mut self, name: &str, domain: &Domain) {
+        let field = format!("domains.{name}");
+        self.arn_or_reference(
+            &field,
+            "service",
+            Some(&domain.service),
+            Kind::Service,
+            &patterns::SERVICE_ARN,
+        );
+        if let Some(zone) = &domain.route53_zone {
+            self.format(
+                format!("{field}.route53_zone"),
+                &patterns::HOSTED_ZONE_ID,
+                zone,
+            );
+        }
+        if let Some((service, ingress)) = self.referenced_ingress(&domain.service)
+            && ingress.value == Ingress::Private
+        {
+            self.push(SchemaError::IncompatibleSettings {
+                message: format!(
+                    "domains.{name}: service `{service}` has private ingress, and a custom domain needs public ingress"
+                ),
+                help: format!(
+                    "serve the domain from a public service, or set `ingress: public` on services.{service}"
+                ),
+                span: domain.service.span.into(),
+                label: "this service is private".to_string(),
+            });
+        }
+    }
+
+    fn vpc_ingress(&mut self, name: &str, connection: &VpcIngress) {
+        let field = format!("vpc_ingress.{name}");
+        self.arn_or_reference(
+            &field,
+            "service",
+            Some(&connection.service),
+            Kind::Service,
+            &patterns::SERVICE_ARN,
+        );
+        self.format(format!("{field}.vpc"), &patterns::VPC_ID, &connection.vpc);
+        self.format(
+            format!("{field}.endpoint"),
+            &patterns::VPC_ENDPOINT_ID,
+            &connection.endpoint,
+        );
+        let Some((service, ingress)) = self.referenced_ingress(&connection.service) else {
+            return;
+        };
+        if ingress.value != Ingress::Private {
+            self.push(SchemaError::IncompatibleSettings {
+                message: format!(
+                    "vpc_ingress.{name}: service `{service}` is public, and a VPC ingress connection needs a private service"
+                ),
+                help: format!(
+                    "set `ingress: private` on services.{service}, or remove this VPC ingress connection"
+                ),
+                span: connection.service.span.into(),
+                label: "this service has public ingress".to_string(),
+            });
+        }
+    }
+
+    /// The service a `service:` field refers to (`${services.NAME.arn}`)
+    /// and its ingress as written (`public` when not written).
+    fn referenced_ingress(&self, value: &Spanned<String>) -> Option<(String, Spanned<Ingress>)> {
+        let reference = self.reference_in(value)?;
+        if reference.to.kind != Kind::Service {
+            return None;
+        }
+        let service = self.stack.services.get(&reference.to.name)?;
+        let ingress = service
+            .ingress
+            .clone()
+            .unwrap_or(Spanned::new(Ingress::Public, value.span));
+        Some((reference.to.name.clone(), ingress))
+    }
+
     fn service(&mut self, name: &str, service: &Service) {
         let field = format!("services.{name}");
         self.range(
@@ -571,13 +735,13 @@ impl Validator<'_> {
             Kind::VpcConnector,
             &patterns::VPC_CONNECTOR_ARN,
         );
-        if let Some(observability) = &service.observability {
-            self.arn(
-                format!("{field}.observability"),
-                &patterns::OBSERVABILITY_ARN,
-                observability,
-            );
-        }
+        self.arn_or_reference(
+            &field,
+            "observability",
+            service.observability.as_ref(),
+            Kind::Observability,
+            &patterns::OBSERVABILITY_ARN,
+        );
         if let Some(key) = &service.kms_key {
             self.arn(format!("{field}.kms_key"), &patterns::KMS_KEY_ARN, key);
         }
@@ -718,10 +882,12 @@ impl Validator<'_> {
             &patterns::SOURCE_REPOSITORY,
             &code.repository,
         );
-        self.arn(
-            format!("{field}.connection"),
+        self.arn_or_reference(
+            &field,
+            "connection",
+            Some(&code.connection),
+            Kind::Connection,
             &patterns::CONNECTION_ARN,
-            &code.connection,
         );
         for (name, value) in [
             ("build_command", &code.build_command),

@@ -5,13 +5,16 @@
 
 pub mod apply;
 pub mod completions;
+pub mod deploy;
 pub mod drift;
 pub mod graph;
 pub mod import;
+pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod refresh;
 pub mod schema;
 pub mod show;
 pub mod state;
+pub mod status;
 pub mod validate;

@@ -471,6 +471,13 @@ pub const MUTATING: &[&str] = &[
     "DeleteVpcConnector",
     "CreateObservabilityConfiguration",
     "DeleteObservabilityConfiguration",
+    "CreateVpcIngressConnection",
+    "UpdateVpcIngressConnection",
+    "DeleteVpcIngressConnection",
+    "AssociateCustomDomain",
+    "DisassociateCustomDomain",
+    "CreateConnection",
+    "DeleteConnection",
     "TagResource",
     "UntagResource",
 ];

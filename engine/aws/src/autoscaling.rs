@@ -3,6 +3,11 @@
 //! new physical id) then delete-old; deleting also garbage-collects older,
 //! unused revisions of the same name that this stack owns (App Runner
 //! allows only 5 revisions per name).
+//!
+//! `default` (whether the configuration is the account's default) changes
+//! in place; `default_autoscaling` remembers and restores the default it
+//! replaced. Reads report `default` from `IsDefault`, so drift sees someone
+//! changing the account's default.
 
 use apprun_engine::attributes::{
     AutoScalingAttributes, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE,
@@ -14,6 +19,7 @@ use serde_json::json;
 
 use crate::attrs::{applied_by_arn, arn_name, invalid};
 use crate::config::Ctx;
+use crate::default_autoscaling::{self as defaults, PREVIOUS_DEFAULT_TAG};
 use crate::error::{ApiFailure, FoundExt, SdkResultExt};
 use crate::pages::{Pages, paginator};
 use crate::retry;
@@ -34,6 +40,15 @@ fn applied(c: &AutoScalingConfiguration) -> Applied {
             ),
         ],
     )
+}
+
+/// [`applied`] with the `previous_default` output when there is one.
+fn applied_with(c: &AutoScalingConfiguration, previous: Option<String>) -> Applied {
+    let mut out = applied(c);
+    if let Some(p) = previous {
+        out.outputs.insert("previous_default".to_owned(), json!(p));
+    }
+    out
 }
 
 /// Whether a revision is not `INACTIVE` (deleted).
@@ -84,15 +99,20 @@ pub(crate) async fn read(ctx: &Ctx, arn: &str) -> Result<Option<Observed>, Provi
         return Ok(None);
     };
     let (min, max, concurrency) = settings_of(&c);
+    let mut attributes = json!({
+        "name": c.auto_scaling_configuration_name().unwrap_or_default(),
+        "min_size": min,
+        "max_size": max,
+        "max_concurrency": concurrency,
+        "tags": tags::observed(&live_tags),
+    });
+    // Omitted when false, as the document omits it.
+    if c.is_default() == Some(true) {
+        attributes["default"] = json!(true);
+    }
     Ok(Some(Observed {
-        attributes: json!({
-            "name": c.auto_scaling_configuration_name().unwrap_or_default(),
-            "min_size": min,
-            "max_size": max,
-            "max_concurrency": concurrency,
-            "tags": tags::observed(&live_tags),
-        }),
-        outputs: applied(&c).outputs,
+        attributes,
+        outputs: applied_with(&c, defaults::previous_of(&live_tags)).outputs,
         failed: None,
     }))
 }
@@ -170,7 +190,18 @@ pub(crate) async fn create(
         AutoScalingAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
     let (min, max, concurrency) = wanted(&attrs);
     let int = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
-    let owned = &tags::with_ownership(request.attributes, request.stack, request.address);
+    let mut owned = tags::with_ownership(request.attributes, request.stack, request.address);
+    let previous = if attrs.default {
+        defaults::remember(ctx, request.name, None)
+            .await
+            .map_err(|f| f.into_provider(&what))?
+    } else {
+        None
+    };
+    if let Some(p) = &previous {
+        owned.insert(PREVIOUS_DEFAULT_TAG.to_owned(), p.clone());
+    }
+    let owned = &owned;
     let created = retry::create(
         &ctx.settings,
         &what,
@@ -201,25 +232,94 @@ pub(crate) async fn create(
     )
     .await?;
     let member = ("CreateAutoScalingConfiguration", "AutoScalingConfiguration");
-    created.applied(&what, member, |out| {
-        out.auto_scaling_configuration.as_ref().map(applied)
-    })
+    let previous_out = previous.clone();
+    let created = created.applied(&what, member, |out| {
+        out.auto_scaling_configuration
+            .as_ref()
+            .map(|c| applied_with(c, previous_out))
+    })?;
+    if attrs.default {
+        request.created.report(&created).await?;
+        defaults::set(ctx, &created.physical_id)
+            .await
+            .map_err(|f| f.into_provider(&what))?;
+    }
+    Ok(created)
 }
 
-/// Only tags change in place; anything else is a new revision.
+/// Only tags and `default` change in place; anything else is a new
+/// revision.
 pub(crate) async fn update(
     ctx: &Ctx,
     arn: &str,
     request: &ResourceRequest<'_>,
     changed: &[String],
 ) -> Result<Applied, ProviderError> {
+    let what = request.address.to_string();
+    let err = |f: ApiFailure| f.into_provider(&what);
+    let attrs =
+        AutoScalingAttributes::from_value(request.attributes).map_err(|e| invalid(&what, &e))?;
+    let fields = crate::attrs::top_level(changed);
     let immutable = tags::Immutable {
         operation: "UpdateAutoScalingConfiguration",
         why: "revisions are immutable",
     };
+    // Everything but `default` goes through the immutable resource's rules.
+    let rest: Vec<String> = changed
+        .iter()
+        .filter(|p| p.split('.').next() != Some("default"))
+        .cloned()
+        .collect();
     let described = (arn, describe(ctx, arn).await);
-    let c = tags::update_only_tags(ctx, described, request, changed, immutable).await?;
-    Ok(applied(&c))
+    let c = tags::update_only_tags(ctx, described, request, &rest, immutable).await?;
+    let mut live = tags::list_apprunner(ctx, arn).await.map_err(err)?;
+    if fields.contains("default") {
+        let is_default = c.is_default() == Some(true);
+        if attrs.default && !is_default {
+            let previous = defaults::remember(ctx, request.name, Some(arn))
+                .await
+                .map_err(err)?;
+            if let Some(p) = &previous {
+                set_previous_tag(ctx, arn, p).await.map_err(err)?;
+            }
+            defaults::set(ctx, arn).await.map_err(err)?;
+        } else if !attrs.default && is_default {
+            defaults::restore(ctx, arn, &live).await?;
+            clear_previous_tag(ctx, arn).await.map_err(err)?;
+        }
+        live = tags::list_apprunner(ctx, arn).await.map_err(err)?;
+    }
+    Ok(applied_with(&c, defaults::previous_of(&live)))
+}
+
+/// Tags `arn` with the default it replaces.
+async fn set_previous_tag(ctx: &Ctx, arn: &str, previous: &str) -> Result<(), ApiFailure> {
+    let tag = aws_sdk_apprunner::types::Tag::builder()
+        .key(PREVIOUS_DEFAULT_TAG)
+        .value(previous)
+        .build();
+    ctx.clients
+        .apprunner
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(tag)
+        .send()
+        .await
+        .classify("TagResource")
+        .map(|_| ())
+}
+
+/// Removes the remembered previous default from `arn`.
+async fn clear_previous_tag(ctx: &Ctx, arn: &str) -> Result<(), ApiFailure> {
+    ctx.clients
+        .apprunner
+        .untag_resource()
+        .resource_arn(arn)
+        .tag_keys(PREVIOUS_DEFAULT_TAG)
+        .send()
+        .await
+        .classify("UntagResource")
+        .map(|_| ())
 }
 
 /// Deletes one revision, then older unused revisions of the same name that
@@ -235,6 +335,10 @@ pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
     let Some(live_tags) = tags::list_apprunner(ctx, arn).await.found().map_err(err)? else {
         return Ok(());
     };
+    // App Runner refuses to delete the default: restore the one it replaced.
+    if c.is_default() == Some(true) {
+        defaults::restore(ctx, arn, &live_tags).await?;
+    }
     delete_one(ctx, arn).await.map_err(err)?;
     let Some((stack, address)) = tags::owner(&live_tags) else {
         return Ok(());

@@ -24,6 +24,12 @@ pub struct Endpoints {
     pub ec2: Option<String>,
     /// ECR.
     pub ecr: Option<String>,
+    /// Route 53 (custom domain records; the SDK's own variable is
+    /// `AWS_ENDPOINT_URL_ROUTE_53`).
+    pub route53: Option<String>,
+    /// CloudWatch Logs (service logs; the SDK's own variable is
+    /// `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`).
+    pub logs: Option<String>,
 }
 
 impl Endpoints {
@@ -34,7 +40,9 @@ impl Endpoints {
             apprunner: Some(apprunner.into()),
             iam: Some(others.clone()),
             ec2: Some(others.clone()),
-            ecr: Some(others),
+            ecr: Some(others.clone()),
+            route53: Some(others.clone()),
+            logs: Some(others),
         }
     }
 }
@@ -150,6 +158,8 @@ pub(crate) struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub ecr_once: aws_sdk_ecr::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 macro_rules! client {
@@ -184,6 +194,8 @@ impl Clients {
         };
         let (apprunner, iam, ec2, ecr) =
             (pacer("apprunner"), pacer("iam"), pacer("ec2"), pacer("ecr"));
+        let route53 = pacer("route53");
+        let logs = pacer("logs");
         Clients {
             apprunner: client!(
                 aws_sdk_apprunner,
@@ -204,8 +216,24 @@ impl Clients {
             iam: client!(aws_sdk_iam, config, settings, &e.iam, retry.clone(), &iam),
             iam_once: client!(aws_sdk_iam, config, settings, &e.iam, once.clone(), &iam),
             ec2: client!(aws_sdk_ec2, config, settings, &e.ec2, retry.clone(), &ec2),
-            ecr: client!(aws_sdk_ecr, config, settings, &e.ecr, retry, &ecr),
+            ecr: client!(aws_sdk_ecr, config, settings, &e.ecr, retry.clone(), &ecr),
             ecr_once: client!(aws_sdk_ecr, config, settings, &e.ecr, once, &ecr),
+            route53: client!(
+                aws_sdk_route53,
+                config,
+                settings,
+                &e.route53,
+                retry.clone(),
+                &route53
+            ),
+            logs: client!(
+                aws_sdk_cloudwatchlogs,
+                config,
+                settings,
+                &e.logs,
+                retry,
+                &logs
+            ),
         }
     }
 }

@@ -5,13 +5,18 @@
 //! Map:
 //! - [`AwsProvider`] (`provider`): dispatch by resource kind to `services`
 //!   (CRUD; `services::shape` maps attributes to and from the SDK), `roles`,
-//!   `repositories`, `vpc_connectors`, `autoscaling`.
+//!   `repositories`, `vpc_connectors`, `autoscaling` (the account default:
+//!   `default_autoscaling`), `observability`, `connections`, `domains`
+//!   (Route 53 records: `domains::dns`), `vpc_ingress`.
 //! - [`Settings`] (`config`): retries, waits and endpoint overrides; the SDK
 //!   clients.
 //! - `error`: SDK errors classified into [`ProviderError`](apprun_engine::provider::ProviderError).
 //! - `retry`: creates that never duplicate (no blind retry after an
 //!   ambiguous outcome), jittered backoff.
 //! - `wait`: waiting on App Runner operations with a deadline and progress.
+//! - `day2`: `deploy` (`StartDeployment`, waited for as an update) and the
+//!   live status of services, connections and custom domains; `logs`: a
+//!   service's log events from CloudWatch Logs.
 //! - `tags`: the ownership tags `apprun:stack` / `apprun:address`, tag
 //!   reads and syncs for every SDK, App Runner's tag calls.
 //! - `pages`: listings through the SDK's paginators, each page retried like
@@ -29,9 +34,15 @@
 mod attrs;
 mod autoscaling;
 mod config;
+mod connections;
+mod day2;
+mod default_autoscaling;
+mod domains;
 mod error;
 mod fresh;
+mod logs;
 mod network_checks;
+mod observability;
 mod pages;
 mod provider;
 mod rate_limit;
@@ -43,9 +54,11 @@ mod s3_store;
 mod services;
 mod tags;
 mod vpc_connectors;
+mod vpc_ingress;
 mod wait;
 
 pub use config::{Endpoints, Settings};
+pub use default_autoscaling::PREVIOUS_DEFAULT_TAG;
 pub use provider::AwsProvider;
 pub use rate_limit::{RateLimits, RateLimitsError};
 pub use s3_store::S3Store;

@@ -14,10 +14,14 @@ use std::task::{Context, Poll};
 
 use aws_sdk_apprunner::config::http::HttpResponse;
 use aws_sdk_apprunner::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_apprunner::operation::describe_custom_domains::DescribeCustomDomainsOutput;
 use aws_sdk_apprunner::operation::list_auto_scaling_configurations::ListAutoScalingConfigurationsOutput;
+use aws_sdk_apprunner::operation::list_connections::ListConnectionsOutput;
+use aws_sdk_apprunner::operation::list_observability_configurations::ListObservabilityConfigurationsOutput;
 use aws_sdk_apprunner::operation::list_operations::ListOperationsOutput;
 use aws_sdk_apprunner::operation::list_services::ListServicesOutput;
 use aws_sdk_apprunner::operation::list_vpc_connectors::ListVpcConnectorsOutput;
+use aws_sdk_apprunner::operation::list_vpc_ingress_connections::ListVpcIngressConnectionsOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
 use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
 use aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput;
@@ -47,7 +51,11 @@ next_token_pages!(
     ListServicesOutput,
     ListOperationsOutput,
     ListAutoScalingConfigurationsOutput,
-    ListVpcConnectorsOutput
+    ListVpcConnectorsOutput,
+    ListObservabilityConfigurationsOutput,
+    ListConnectionsOutput,
+    ListVpcIngressConnectionsOutput,
+    DescribeCustomDomainsOutput
 );
 
 /// [`Page`] for IAM answers that page with `Marker` / `IsTruncated`.

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use apprun_engine::live::{Deployment, LiveStatus, LogEvent, LogQuery};
 use apprun_engine::provider::{
     Applied, Observed, Progress, Provider, ProviderError, ResourceRequest,
 };
@@ -10,10 +11,14 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use serde_json::Value;
 
 use crate::config::{Clients, Ctx, Settings};
-use crate::{autoscaling, repositories, roles, services, vpc_connectors};
+use crate::{
+    autoscaling, connections, domains, observability, repositories, roles, services,
+    vpc_connectors, vpc_ingress,
+};
 
 /// The AWS target: ECR repositories, IAM roles, App Runner VPC connectors,
-/// auto scaling configurations and services.
+/// auto scaling and observability configurations, connections, services,
+/// custom domains (with Route 53 records) and VPC ingress connections.
 ///
 /// Cheap to clone (the clients are shared).
 #[derive(Clone, Debug)]
@@ -124,6 +129,10 @@ impl Provider for AwsProvider {
             Kind::VpcConnector => vpc_connectors::read(ctx, physical_id).await,
             Kind::AutoScaling => autoscaling::read(ctx, physical_id).await,
             Kind::Service => services::read(ctx, physical_id, recorded).await,
+            Kind::Observability => observability::read(ctx, physical_id).await,
+            Kind::Connection => connections::read(ctx, physical_id).await,
+            Kind::Domain => domains::read(ctx, physical_id, recorded).await,
+            Kind::VpcIngress => vpc_ingress::read(ctx, physical_id).await,
         }
     }
 
@@ -137,6 +146,52 @@ impl Provider for AwsProvider {
             })
             .await
             .clone()
+    }
+
+    /// Services: `DescribeService` and their last operations; connections
+    /// and custom domains: the status their reads report. Other kinds: what
+    /// a read tells (the trait's default).
+    async fn status(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> Result<Option<LiveStatus>, ProviderError> {
+        let ctx = &self.ctx;
+        match kind {
+            Kind::Service => crate::day2::service_status(ctx, physical_id).await,
+            Kind::Connection => crate::day2::connection_status(ctx, physical_id).await,
+            Kind::Domain => crate::day2::domain_status(ctx, physical_id, recorded).await,
+            _ => Ok(crate::day2::from_read(
+                self.read(kind, physical_id, recorded).await?,
+            )),
+        }
+    }
+
+    /// App Runner `StartDeployment`, waited for as an update.
+    async fn deploy(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+    ) -> Result<Deployment, ProviderError> {
+        if request.address.kind != Kind::Service {
+            return Err(ProviderError::Fatal {
+                message: format!("{} is not a service: only services deploy", request.address),
+                help: "run `apprun apply` instead".to_owned(),
+            });
+        }
+        crate::day2::deploy(&self.ctx, physical_id, request).await
+    }
+
+    /// The service's application (or system) log from CloudWatch Logs.
+    async fn logs(
+        &self,
+        physical_id: &str,
+        recorded: &Value,
+        query: LogQuery,
+    ) -> Result<Vec<LogEvent>, ProviderError> {
+        let _ = recorded;
+        crate::logs::service_logs(&self.ctx, physical_id, query).await
     }
 
     /// Roles and repositories can be named by name or ARN (as Terraform
@@ -162,6 +217,10 @@ impl Provider for AwsProvider {
             Kind::VpcConnector => vpc_connectors::find_owned(ctx, stack, address, name).await,
             Kind::AutoScaling => autoscaling::find_owned(ctx, stack, address, name).await,
             Kind::Service => services::find_owned(ctx, stack, address, name).await,
+            Kind::Observability => observability::find_owned(ctx, stack, address, name).await,
+            Kind::Connection => connections::find_owned(ctx, stack, address, name).await,
+            Kind::Domain => domains::find_owned(ctx, stack, address, name).await,
+            Kind::VpcIngress => vpc_ingress::find_owned(ctx, stack, address, name).await,
         }
     }
 
@@ -173,6 +232,10 @@ impl Provider for AwsProvider {
             Kind::VpcConnector => vpc_connectors::create(ctx, request).await,
             Kind::AutoScaling => autoscaling::create(ctx, request).await,
             Kind::Service => services::create(ctx, request).await,
+            Kind::Observability => observability::create(ctx, request).await,
+            Kind::Connection => connections::create(ctx, request).await,
+            Kind::Domain => domains::create(ctx, request).await,
+            Kind::VpcIngress => vpc_ingress::create(ctx, request).await,
         }
     }
 
@@ -189,6 +252,10 @@ impl Provider for AwsProvider {
             Kind::VpcConnector => vpc_connectors::update(ctx, physical_id, request, changed).await,
             Kind::AutoScaling => autoscaling::update(ctx, physical_id, request, changed).await,
             Kind::Service => services::update(ctx, physical_id, request, changed).await,
+            Kind::Observability => observability::update(ctx, physical_id, request, changed).await,
+            Kind::Connection => connections::update(ctx, physical_id, request, changed).await,
+            Kind::Domain => domains::update(ctx, physical_id, request, changed).await,
+            Kind::VpcIngress => vpc_ingress::update(ctx, physical_id, request, changed).await,
         }
     }
 
@@ -206,6 +273,10 @@ impl Provider for AwsProvider {
             Kind::VpcConnector => vpc_connectors::delete(ctx, physical_id).await,
             Kind::AutoScaling => autoscaling::delete(ctx, physical_id).await,
             Kind::Service => services::delete(ctx, physical_id, progress).await,
+            Kind::Observability => observability::delete(ctx, physical_id).await,
+            Kind::Connection => connections::delete(ctx, physical_id).await,
+            Kind::Domain => domains::delete(ctx, physical_id, recorded, progress).await,
+            Kind::VpcIngress => vpc_ingress::delete(ctx, physical_id, progress).await,
         }
     }
 }

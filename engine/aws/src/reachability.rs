@@ -40,6 +40,8 @@ pub(crate) fn configured(config: &SdkConfig, settings: &Settings) -> Vec<Endpoin
         ("IAM", "IAM", &e.iam),
         ("EC2", "EC2", &e.ec2),
         ("ECR", "ECR", &e.ecr),
+        ("Route 53", "ROUTE_53", &e.route53),
+        ("CloudWatch Logs", "CLOUDWATCH_LOGS", &e.logs),
     ]
     .into_iter()
     .filter_map(|(service, suffix, own)| {

@@ -13,16 +13,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use apprun_schema::model::{
-    AutoScaling, CodeSource, Effect, HealthCheck, HealthProtocol, Ingress, IpAddressType, Policy,
-    Repository, Role, RoleKind, Service, StringMap, TagMutability, VpcConnector,
+    AutoScaling, CodeSource, Connection, Domain, Effect, HealthCheck, HealthProtocol, Ingress,
+    IpAddressType, Observability, Policy, Repository, Role, RoleKind, Service, SourceProvider,
+    StringMap, TagMutability, TracingVendor, VpcConnector, VpcIngress,
 };
 use apprun_schema::{Address, Kind, Stack};
 use serde_json::{Value, json};
 
 use crate::attributes::{
     self, AutoScalingAttributes, BuildAttributes, CodeAttributes, ConfigurationSource,
-    HealthCheckAttributes, LifecycleAttributes, RepositoryAttributes, RoleAttributes, Sensitive,
-    ServiceAttributes, SourceType, Tags, VpcConnectorAttributes,
+    ConnectionAttributes, DomainAttributes, HealthCheckAttributes, LifecycleAttributes,
+    ObservabilityAttributes, RepositoryAttributes, RoleAttributes, Sensitive, ServiceAttributes,
+    SourceType, TRACING_AWSXRAY, Tags, VpcConnectorAttributes, VpcIngressAttributes,
 };
 
 /// The AWS managed policy every access role gets (ECR pull).
@@ -58,6 +60,26 @@ pub fn desired(stack: &Stack) -> Vec<DesiredResource> {
                 .entry(from.clone())
                 .or_default()
                 .insert(reference.to.clone());
+        }
+    }
+    // A service that names no auto scaling configuration gets the
+    // account's default when it is created: with a stack's `default: true`
+    // configuration, that one. It is made default before such services
+    // are created and deleted after them (App Runner refuses to delete a
+    // configuration a service uses).
+    if let Some((default, _)) = stack
+        .autoscaling
+        .iter()
+        .find(|(_, entry)| entry.value.default.as_ref().is_some_and(|d| d.value))
+    {
+        let default = Address::new(Kind::AutoScaling, default);
+        for (name, entry) in stack.services.iter() {
+            if entry.value.autoscaling.is_none() {
+                dependencies
+                    .entry(Address::new(Kind::Service, name))
+                    .or_default()
+                    .insert(default.clone());
+            }
         }
     }
     let mut out: Vec<DesiredResource> = stack
@@ -142,10 +164,26 @@ fn attributes(stack: &Stack, address: &Address, name: &str) -> Value {
             .autoscaling
             .get(&address.name)
             .map(|r| autoscaling(r, tags(&r.tags), name.clone()).to_value()),
+        Kind::Observability => stack
+            .observability
+            .get(&address.name)
+            .map(|r| observability(r, tags(&r.tags), name.clone()).to_value()),
+        Kind::Connection => stack
+            .connections
+            .get(&address.name)
+            .map(|r| connection(r, tags(&r.tags), name.clone()).to_value()),
         Kind::Service => stack
             .services
             .get(&address.name)
             .map(|r| service(r, tags(&r.tags), name.clone()).to_value()),
+        Kind::Domain => stack
+            .domains
+            .get(&address.name)
+            .map(|r| domain(r).to_value()),
+        Kind::VpcIngress => stack
+            .vpc_ingress
+            .get(&address.name)
+            .map(|r| vpc_ingress(r, tags(&r.tags), name.clone()).to_value()),
     };
     document.unwrap_or_else(|| json!({ "name": name }))
 }
@@ -286,6 +324,52 @@ fn autoscaling(config: &AutoScaling, tags: Tags, name: String) -> AutoScalingAtt
             .max_concurrency
             .as_ref()
             .map_or(defaults.max_concurrency, |v| v.value),
+        default: config.default.as_ref().is_some_and(|v| v.value),
+        tags,
+        name,
+    }
+}
+
+fn observability(config: &Observability, tags: Tags, name: String) -> ObservabilityAttributes {
+    ObservabilityAttributes {
+        tracing: config.tracing.as_ref().map(|t| match t.value {
+            TracingVendor::Awsxray => TRACING_AWSXRAY.to_string(),
+        }),
+        tags,
+        name,
+    }
+}
+
+fn connection(connection: &Connection, tags: Tags, name: String) -> ConnectionAttributes {
+    ConnectionAttributes {
+        provider: match connection.provider.value {
+            SourceProvider::GITHUB => "GITHUB",
+            SourceProvider::BITBUCKET => "BITBUCKET",
+        }
+        .to_string(),
+        tags,
+        name,
+    }
+}
+
+fn domain(domain: &Domain) -> DomainAttributes {
+    let defaults = DomainAttributes::default();
+    DomainAttributes {
+        service: domain.service.value.clone(),
+        domain: domain.domain.value.clone(),
+        enable_www: domain
+            .enable_www
+            .as_ref()
+            .map_or(defaults.enable_www, |v| v.value),
+        route53_zone: text(&domain.route53_zone),
+    }
+}
+
+fn vpc_ingress(connection: &VpcIngress, tags: Tags, name: String) -> VpcIngressAttributes {
+    VpcIngressAttributes {
+        service: connection.service.value.clone(),
+        vpc: connection.vpc.value.clone(),
+        endpoint: connection.endpoint.value.clone(),
         tags,
         name,
     }

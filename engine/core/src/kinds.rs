@@ -40,10 +40,38 @@ pub fn rules(kind: Kind) -> KindRules {
             coexist_same_name: false,
             sensitive: &[],
         },
+        // Revisions are immutable; only `default` (which configuration the
+        // account uses by default) changes in place.
         Kind::AutoScaling => KindRules {
+            force_new: &["name", "min_size", "max_size", "max_concurrency"],
+            immutable: false,
+            coexist_same_name: true,
+            sensitive: &[],
+        },
+        Kind::Observability => KindRules {
             force_new: &[],
             immutable: true,
             coexist_same_name: true,
+            sensitive: &[],
+        },
+        // A new connection needs a new handshake in the console.
+        Kind::Connection => KindRules {
+            force_new: &[],
+            immutable: true,
+            coexist_same_name: false,
+            sensitive: &[],
+        },
+        // Associate and disassociate are the only calls.
+        Kind::Domain => KindRules {
+            force_new: &[],
+            immutable: true,
+            coexist_same_name: false,
+            sensitive: &[],
+        },
+        Kind::VpcIngress => KindRules {
+            force_new: &["name", "service"],
+            immutable: false,
+            coexist_same_name: false,
             sensitive: &[],
         },
         Kind::Service => KindRules {
@@ -92,5 +120,12 @@ mod tests {
         assert!(!r.is_sensitive("environment") && !r.is_sensitive("secrets.X"));
         let asc = rules(Kind::AutoScaling);
         assert!(asc.forces_replacement("max_size") && !asc.forces_replacement("tags"));
+        assert!(
+            !asc.forces_replacement("default"),
+            "the default flag changes in place"
+        );
+        let ingress = rules(Kind::VpcIngress);
+        assert!(ingress.forces_replacement("service") && !ingress.forces_replacement("endpoint"));
+        assert!(rules(Kind::Domain).forces_replacement("route53_zone"));
     }
 }

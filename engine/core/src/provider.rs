@@ -17,6 +17,8 @@ use miette::Diagnostic;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::live::{Deployment, LiveStatus, LogEvent, LogQuery};
+
 /// Progress messages from a long operation ("waiting for the deployment").
 pub type Progress = Arc<dyn Fn(&Address, &str) + Send + Sync>;
 
@@ -282,6 +284,63 @@ pub trait Provider: Send + Sync {
     /// of once per resource. By default, nothing to check.
     fn preflight(&self) -> impl Future<Output = Result<(), ProviderError>> + Send {
         std::future::ready(Ok(()))
+    }
+
+    /// The live status of a resource for `apprun status`; `Ok(None)` when
+    /// it no longer exists. By default, what [`Provider::read`] can tell:
+    /// present (healthy unless it can only be deleted) or gone.
+    fn status(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> impl Future<Output = Result<Option<LiveStatus>, ProviderError>> + Send {
+        async move {
+            Ok(self
+                .read(kind, physical_id, recorded)
+                .await?
+                .map(|observed| LiveStatus {
+                    status: match &observed.failed {
+                        Some(_) => "FAILED".to_owned(),
+                        None => "PRESENT".to_owned(),
+                    },
+                    healthy: observed.failed.is_none(),
+                    ..LiveStatus::default()
+                }))
+        }
+    }
+
+    /// Deploys again what a service already declares (App Runner
+    /// `StartDeployment`: the image under the same tag, the latest commit)
+    /// and waits for it like an update. `request` is what apply would send
+    /// for the service (references resolved, secrets in clear). By default
+    /// the target cannot.
+    fn deploy(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+    ) -> impl Future<Output = Result<Deployment, ProviderError>> + Send {
+        let _ = (physical_id, request);
+        std::future::ready(Err(ProviderError::Fatal {
+            message: format!("the {} target cannot deploy a service", self.target()),
+            help: "run `apprun apply` instead".to_owned(),
+        }))
+    }
+
+    /// The log events of a service at `physical_id` (recorded attributes
+    /// `recorded`), oldest first. A log that does not exist yet is
+    /// [`ProviderError::NotFound`]. By default the target has none.
+    fn logs(
+        &self,
+        physical_id: &str,
+        recorded: &Value,
+        query: LogQuery,
+    ) -> impl Future<Output = Result<Vec<LogEvent>, ProviderError>> + Send {
+        let _ = (physical_id, recorded, query);
+        std::future::ready(Err(ProviderError::Fatal {
+            message: format!("the {} target keeps no logs apprun can read", self.target()),
+            help: "read the logs where the target keeps them".to_owned(),
+        }))
     }
 
     /// The physical id to record for a resource a user named by `id`

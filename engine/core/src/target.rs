@@ -45,6 +45,18 @@ impl Target {
             (Target::Docker, Kind::VpcConnector) => {
                 Some("a user-defined Docker network on the Docker target")
             }
+            (Target::Docker, Kind::Observability) => Some(
+                "recorded only: no tracing on the Docker target (the services run without X-Ray)",
+            ),
+            (Target::Docker, Kind::Connection) => Some(
+                "recorded only: the Docker target builds from the local `build:` folder, not from a connection",
+            ),
+            (Target::Docker, Kind::Domain) => Some(
+                "served by the local front door for this Host header on the Docker target (no certificate, no DNS)",
+            ),
+            (Target::Docker, Kind::VpcIngress) => Some(
+                "recorded only: every local service is reachable on 127.0.0.1 on the Docker target",
+            ),
         }
     }
 }
@@ -71,13 +83,7 @@ mod tests {
 
     #[test]
     fn only_docker_notes_kinds_and_never_services() {
-        for kind in [
-            Kind::Role,
-            Kind::Repository,
-            Kind::AutoScaling,
-            Kind::VpcConnector,
-            Kind::Service,
-        ] {
+        for kind in Kind::ALL {
             assert_eq!(Target::Aws.kind_note(kind), None);
             assert_eq!(
                 Target::Docker.kind_note(kind).is_some(),

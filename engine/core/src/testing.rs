@@ -8,6 +8,7 @@ use std::time::Duration;
 use apprun_schema::{Address, Kind};
 use serde_json::{Value, json};
 
+use crate::live::{Deployment, LogEvent, LogQuery};
 use crate::provider::{Applied, Observed, Progress, Provider, ProviderError, ResourceRequest};
 
 /// One resource the fake provider holds.
@@ -126,8 +127,21 @@ impl FakeProvider {
                 outputs.insert("url".into(), json!(format!("https://{name}.fake.local")));
                 outputs.insert("id".into(), json!(id.rsplit('/').next().unwrap_or(id)));
             }
-            Kind::AutoScaling | Kind::VpcConnector => {
+            Kind::AutoScaling | Kind::VpcConnector | Kind::Observability => {
                 outputs.insert("revision".into(), json!("1"));
+            }
+            Kind::Connection => {
+                outputs.insert("status".into(), json!("AVAILABLE"));
+            }
+            Kind::Domain => {
+                outputs.remove("arn");
+                outputs.insert("domain".into(), json!(name));
+                outputs.insert("dns_target".into(), json!("fake.awsapprunner.com"));
+                outputs.insert("status".into(), json!("active"));
+                outputs.insert("validation_records".into(), json!([]));
+            }
+            Kind::VpcIngress => {
+                outputs.insert("domain_name".into(), json!(format!("{name}.fake.local")));
             }
             Kind::Role => {}
         }
@@ -188,11 +202,14 @@ impl Provider for FakeProvider {
         if let Some(FakeFailure::Error(error)) = failure {
             return Err(error);
         }
-        // Auto scaling configurations take a new revision under the same name.
-        if request.address.kind != Kind::AutoScaling
-            && lock(&self.resources)
-                .values()
-                .any(|r| r.address.kind == request.address.kind && r.name == request.name)
+        // Auto scaling and observability configurations take a new
+        // revision under the same name.
+        if !matches!(
+            request.address.kind,
+            Kind::AutoScaling | Kind::Observability
+        ) && lock(&self.resources)
+            .values()
+            .any(|r| r.address.kind == request.address.kind && r.name == request.name)
         {
             return Err(ProviderError::AlreadyExists {
                 what: format!("{} `{}`", request.address.kind.noun(), request.name),
@@ -289,5 +306,68 @@ impl Provider for FakeProvider {
         }
         lock(&self.resources).remove(physical_id);
         Ok(())
+    }
+
+    /// Redeploys in place: the resource's attributes become the request's;
+    /// the operation id counts deployments.
+    async fn deploy(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+    ) -> Result<Deployment, ProviderError> {
+        self.log(format!("deploy {}", request.address));
+        self.pause().await;
+        if let Some(FakeFailure::Error(error)) = self.failure("deploy", request.address) {
+            return Err(error);
+        }
+        let mut resources = lock(&self.resources);
+        let resource = resources
+            .get_mut(physical_id)
+            .ok_or_else(|| ProviderError::NotFound {
+                what: physical_id.to_string(),
+            })?;
+        resource.attributes = request.attributes.clone();
+        let n = {
+            let mut counter = lock(&self.counter);
+            *counter += 1;
+            *counter
+        };
+        Ok(Deployment {
+            operation_id: Some(format!("deployment-{n}")),
+            image_digest: None,
+        })
+    }
+
+    /// One event per call so far, at the call's index (ms); a resource it
+    /// does not hold has no log yet.
+    async fn logs(
+        &self,
+        physical_id: &str,
+        _recorded: &Value,
+        query: LogQuery,
+    ) -> Result<Vec<LogEvent>, ProviderError> {
+        if !lock(&self.resources).contains_key(physical_id) {
+            return Err(ProviderError::NotFound {
+                what: format!("the log of {physical_id}"),
+            });
+        }
+        let source = if query.system {
+            "service"
+        } else {
+            "application"
+        };
+        Ok(self
+            .calls()
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, call)| {
+                let at_ms = i64::try_from(i).ok()?;
+                (query.since_ms.is_none_or(|since| at_ms >= since)).then(|| LogEvent {
+                    at_ms,
+                    source: source.to_owned(),
+                    message: call,
+                })
+            })
+            .collect())
     }
 }

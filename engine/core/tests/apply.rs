@@ -44,7 +44,7 @@ async fn creates_everything_in_dependency_order_and_records_it() {
         );
     let (plan, report) =
         plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
-    assert_eq!(plan.summary.add, 6);
+    assert_eq!(plan.summary.add, 8);
     assert!(report.succeeded(), "{report:#?}");
     let calls = provider.calls();
     let service = position(&calls, "create services.api");
@@ -52,6 +52,7 @@ async fn creates_everything_in_dependency_order_and_records_it() {
         "create roles.api-access",
         "create roles.api-instance",
         "create autoscaling.steady",
+        "create observability.traced",
         "create vpc_connectors.db",
         "create repositories.api",
     ] {
@@ -63,8 +64,10 @@ async fn creates_everything_in_dependency_order_and_records_it() {
     assert!(
         position(&calls, "create repositories.api") < position(&calls, "create roles.api-instance")
     );
+    // The VPC ingress connection needs the service's ARN.
+    assert!(service < position(&calls, "create vpc_ingress.api-in"));
     let state = store.read().unwrap().unwrap();
-    assert_eq!(state.resources.len(), 6);
+    assert_eq!(state.resources.len(), 8);
     assert!(state.pending.is_empty());
     let service = state.resource("services.api").unwrap();
     // References were resolved with the dependencies' real outputs.
@@ -210,6 +213,45 @@ async fn an_autoscaling_change_creates_the_new_revision_repoints_then_deletes_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observability_change_is_a_new_revision_and_the_default_flag_changes_in_place() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("private-api");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    // Observability: immutable revisions, created before the old one goes.
+    let untraced = text.replace("    tracing: awsxray\n", "    tags: { tracing: off }\n");
+    assert_ne!(untraced, text);
+    let start = provider.calls().len();
+    let (plan, report) =
+        plan_and_apply(&untraced, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(report.succeeded(), "{report:#?}");
+    let change = |plan: &apprun_engine::plan::Plan, address: &str| {
+        plan.changes
+            .iter()
+            .find(|c| c.address.to_string() == address)
+            .map(|c| c.action)
+    };
+    assert_eq!(change(&plan, "observability.traced"), Some(Action::Replace));
+    let calls: Vec<String> = provider.calls()[start..].to_vec();
+    let create = position(&calls, "create observability.traced");
+    let repoint = position(&calls, "update services.api");
+    let delete = position(&calls, "delete observability.traced");
+    assert!(create < repoint && repoint < delete, "{calls:#?}");
+    // `default: true` on an existing configuration is an update, not a
+    // new revision.
+    let default = untraced.replace(
+        "    max_concurrency: 50\n",
+        "    max_concurrency: 50\n    default: true\n",
+    );
+    assert_ne!(default, untraced);
+    let (plan, report) =
+        plan_and_apply(&default, &store, provider.clone(), &PlanOptions::default()).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(change(&plan, "autoscaling.steady"), Some(Action::Update));
+    assert_eq!(plan.summary.change, 1, "{:#?}", plan.changes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_deletes_dependents_first() {
     let (_dir, store) = store();
     let provider = Arc::new(FakeProvider::new());
@@ -224,9 +266,13 @@ async fn destroy_deletes_dependents_first() {
     assert!(report.succeeded(), "{report:#?}");
     let calls: Vec<String> = provider.calls()[start..].to_vec();
     let service = position(&calls, "delete services.api");
+    // App Runner refuses to delete a service with an available VPC ingress
+    // connection: the connection goes first.
+    assert!(position(&calls, "delete vpc_ingress.api-in") < service);
     for dependency in [
         "delete roles.api-instance",
         "delete autoscaling.steady",
+        "delete observability.traced",
         "delete vpc_connectors.db",
         "delete repositories.api",
     ] {
@@ -581,4 +627,29 @@ async fn an_interrupted_create_that_cannot_be_settled_yet_blocks_only_its_own_ad
         plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
     assert!(report.succeeded(), "{report:#?}");
     assert!(store.read().unwrap().unwrap().pending.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_without_autoscaling_come_after_the_stacks_default_and_go_before_it() {
+    let (_dir, store) = store();
+    let provider = Arc::new(FakeProvider::new());
+    let text = example("custom-domain");
+    plan_and_apply(&text, &store, provider.clone(), &PlanOptions::default()).await;
+    let calls = provider.calls();
+    assert!(
+        position(&calls, "create autoscaling.house") < position(&calls, "create services.web"),
+        "the service must be created under the stack's default: {calls:#?}"
+    );
+    let start = calls.len();
+    let destroy = PlanOptions {
+        destroy: true,
+        ..PlanOptions::default()
+    };
+    let (_, report) = plan_and_apply(&text, &store, provider.clone(), &destroy).await;
+    assert!(report.succeeded(), "{report:#?}");
+    let calls: Vec<String> = provider.calls()[start..].to_vec();
+    assert!(
+        position(&calls, "delete services.web") < position(&calls, "delete autoscaling.house"),
+        "App Runner refuses to delete a configuration a service uses: {calls:#?}"
+    );
 }

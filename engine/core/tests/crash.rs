@@ -119,7 +119,7 @@ fn killed_after_the_call_the_resource_is_recorded_as_incomplete_and_planned_to_f
         Action::Update,
         "finished, never created twice"
     );
-    assert_eq!(plan.summary.add, 4);
+    assert_eq!(plan.summary.add, 6);
 }
 
 #[test]
@@ -131,5 +131,5 @@ fn killed_before_the_intent_nothing_is_pending() {
     assert_eq!(state.resources.len(), 2);
     let plan = make_plan(&example("private-api"), &store, &PlanOptions::default());
     assert!(plan.interrupted.is_empty());
-    assert_eq!(plan.summary.add, 4);
+    assert_eq!(plan.summary.add, 6);
 }

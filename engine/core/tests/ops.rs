@@ -124,10 +124,10 @@ async fn apply_shows_asks_applies_and_resolves_outputs_then_has_nothing_to_do() 
         panic!("the first apply had changes");
     };
     assert!(report.succeeded(), "{report:#?}");
-    assert_eq!(hooks.asked(), ["show 6 changes", "approve"]);
+    assert_eq!(hooks.asked(), ["show 8 changes", "approve"]);
     assert!(!outputs.is_empty(), "private-api declares outputs");
     assert!(outputs.iter().all(|o| o.value.is_some()), "{outputs:#?}");
-    assert_eq!(fixture.store.read().unwrap().unwrap().resources.len(), 6);
+    assert_eq!(fixture.store.read().unwrap().unwrap().resources.len(), 8);
 
     let again = Recorder::answering(Approval::Approved);
     let calls = provider.mutating_calls();
@@ -202,7 +202,7 @@ async fn an_offline_plan_refuses_an_address_neither_declared_nor_recorded() {
     let plan = ops::plan::plan::<Offline>(&fixture.ws(), &PlanOptions::default(), None)
         .await
         .unwrap();
-    assert_eq!(plan.summary.add, 6);
+    assert_eq!(plan.summary.add, 8);
     assert_eq!(plan.target, Target::Aws);
 }
 
@@ -298,6 +298,18 @@ async fn import_adopts_a_declared_resource_once() {
         ops::state::list(&fixture.ws())
             .unwrap()
             .contains(&"roles.api-access".into())
+    );
+    // `state rm` took it out of the service's dependencies; the import puts
+    // it back, so destroy deletes the service first again.
+    let state = fixture.store.read().unwrap().unwrap();
+    assert!(
+        state
+            .resource("services.api")
+            .unwrap()
+            .dependencies
+            .contains(&"roles.api-access".to_string()),
+        "{:#?}",
+        state.resource("services.api")
     );
 
     let twice = ops::import::import(
@@ -577,4 +589,161 @@ async fn a_state_records_its_stack_and_another_stack_is_refused_it() {
         state.serial,
         "nothing was written"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_redeploys_an_applied_service_and_records_it_and_refuses_the_rest() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    let deploy = |addresses: &[&str]| {
+        let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        let ws = fixture.ws();
+        let provider = provider.clone();
+        let hooks = &hooks;
+        async move { ops::deploy::deploy(&ws, provider, &addresses, hooks).await }
+    };
+    // Not applied yet: one clear sentence, no call.
+    let error = deploy(&["services.api"]).await.unwrap_err();
+    assert!(
+        matches!(&error, OpError::NotApplied { address } if address == "services.api"),
+        "{error:?}"
+    );
+    // Not a service.
+    let error = deploy(&["roles.api-access"]).await.unwrap_err();
+    assert!(
+        matches!(&error, OpError::NotAService { declared, .. } if declared.contains("services.api")),
+        "{error:?}"
+    );
+    assert!(provider.calls().is_empty());
+
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    let results = deploy(&["services.api"]).await.unwrap();
+    assert_eq!(results.len(), 1);
+    let deployment = results[0].result.clone().unwrap();
+    assert!(provider.calls().iter().any(|c| c == "deploy services.api"));
+    let state = fixture.store.read().unwrap().unwrap();
+    let recorded = &state.resource("services.api").unwrap().outputs["last_deployment"];
+    assert_eq!(
+        recorded["operation_id"].as_str(),
+        deployment.operation_id.as_deref()
+    );
+    // A deployment is not a change: the plan stays empty.
+    let plan = ops::plan::plan::<Offline>(&fixture.ws(), &PlanOptions::default(), None)
+        .await
+        .unwrap();
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+
+    // A changed declaration is apply's job.
+    let text = fixture
+        .text
+        .replace("cpu: 2 vCPU", "cpu: 4 vCPU")
+        .replace("memory: 4 GB", "memory: 8 GB");
+    let changed = stack(&text);
+    let ws = Workspace {
+        stack: &changed,
+        text: &text,
+        ..fixture.ws()
+    };
+    let error = ops::deploy::deploy(&ws, provider.clone(), &["services.api".into()], &hooks)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, OpError::UnappliedChanges { changes, .. } if changes.contains("cpu")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reads_every_resource_and_logs_follow_until_stopped() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&fixture, &provider, &hooks).await.unwrap();
+    let report = ops::status::status(&fixture.ws(), provider.clone())
+        .await
+        .unwrap();
+    assert_eq!(report.resources.len(), 8);
+    assert!(report.all_services_running(), "{report:#?}");
+
+    // Following: new events as they come, each once, until stopped.
+    let following = ops::logs::LogsRequest {
+        address: "services.api".into(),
+        since_ms: None,
+        system: false,
+        follow: true,
+        poll: std::time::Duration::from_millis(10),
+    };
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let _ = stop_tx.send(true);
+    });
+    let mut followed = Vec::new();
+    let written = ops::logs::logs(
+        &fixture.ws(),
+        provider.clone(),
+        &following,
+        stop,
+        &mut |e: &apprun_engine::live::LogEvent| {
+            followed.push((e.at_ms, e.message.clone()));
+            Ok(())
+        },
+    )
+    .await
+    .unwrap();
+    stopper.await.unwrap();
+    assert_eq!(written, followed.len());
+    assert!(written > 0);
+    let mut unique = followed.clone();
+    unique.dedup();
+    assert_eq!(unique, followed, "an event was written twice");
+
+    delete_out_of_band(&fixture, &provider, "services.api").await;
+    let report = ops::status::status(&fixture.ws(), provider.clone())
+        .await
+        .unwrap();
+    assert!(!report.all_services_running());
+
+    // Logs of a service that is gone: the provider's not-found, as an error.
+    let request = ops::logs::LogsRequest {
+        address: "services.api".into(),
+        since_ms: None,
+        system: false,
+        follow: false,
+        poll: std::time::Duration::from_millis(10),
+    };
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut lines = Vec::new();
+    let result = ops::logs::logs(
+        &fixture.ws(),
+        provider.clone(),
+        &request,
+        stop,
+        &mut |e: &apprun_engine::live::LogEvent| {
+            lines.push(e.message.clone());
+            Ok(())
+        },
+    )
+    .await;
+    assert!(
+        matches!(
+            result,
+            Err(OpError::Provider(ProviderError::NotFound { .. }))
+        ),
+        "{result:?}"
+    );
+    let error = ops::logs::logs(
+        &fixture.ws(),
+        provider.clone(),
+        &ops::logs::LogsRequest {
+            address: "vpc_ingress.api-in".into(),
+            ..request.clone()
+        },
+        tokio::sync::watch::channel(false).1,
+        &mut |_: &apprun_engine::live::LogEvent| Ok(()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, OpError::NotAService { .. }), "{error:?}");
 }

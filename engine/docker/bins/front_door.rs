@@ -16,6 +16,10 @@
 //!   per backend.
 //! - `QUEUE_TIMEOUT_MS` (default 5000): how long a request waits for a free
 //!   backend slot before it is answered `429 Too Many Requests`.
+//! - `HOSTS` (a custom domain's front door): comma-separated host names;
+//!   a request for any other host (its `Host` header, or the authority of
+//!   an absolute-form target; port and case ignored) is answered
+//!   `421 Misdirected Request` and never forwarded (`host_match.rs`).
 //!
 //! Balancing is per request (not per connection): each request goes to the
 //! backend with the fewest in-flight requests below the cap, round-robin
@@ -35,6 +39,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+mod host_match;
 mod resolve;
 
 /// How long a backend's resolved address is reused.
@@ -86,6 +91,8 @@ struct Shared {
     cap: usize,
     queue_timeout: Duration,
     token: Option<String>,
+    /// The host names served (`HOSTS`); empty: every host.
+    hosts: Vec<String>,
 }
 
 impl Shared {
@@ -201,6 +208,10 @@ fn main() {
         cap,
         queue_timeout: Duration::from_millis(queue_ms),
         token: env("ADMIN_TOKEN"),
+        hosts: parse_list(&env("HOSTS").unwrap_or_default())
+            .iter()
+            .filter_map(|h| host_match::normalize_host(h))
+            .collect(),
     });
     let listener = match TcpListener::bind(&listen) {
         Ok(l) => l,
@@ -227,7 +238,14 @@ fn main() {
             }
         });
     }
-    eprintln!("front-door: listening on {listen}, max_concurrency={cap}");
+    if shared.hosts.is_empty() {
+        eprintln!("front-door: listening on {listen}, max_concurrency={cap}");
+    } else {
+        eprintln!(
+            "front-door: listening on {listen} for {}, max_concurrency={cap}",
+            shared.hosts.join(", ")
+        );
+    }
     for s in listener.incoming() {
         match s {
             Ok(s) => {
@@ -381,7 +399,7 @@ fn handle_client(shared: &Arc<Shared>, client: TcpStream) -> std::io::Result<()>
         };
         let mut parts = head.first.split_whitespace();
         let method = parts.next().unwrap_or("").to_string();
-        let _target = parts.next().unwrap_or("/");
+        let target = parts.next().unwrap_or("/");
         let version = parts.next().unwrap_or("HTTP/1.0");
         let keep_alive = version == "HTTP/1.1" && !head.has_token("connection", "close");
         let body = match read_body(&mut reader, &head)? {
@@ -390,6 +408,27 @@ fn handle_client(shared: &Arc<Shared>, client: TcpStream) -> std::io::Result<()>
                 return simple(&mut out, status, "Bad Request", "", "bad request body\n");
             }
         };
+        if !shared.hosts.is_empty() {
+            let hosts = head
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("host"))
+                .count();
+            if hosts > 1 {
+                return simple(
+                    &mut out,
+                    400,
+                    "Bad Request",
+                    "",
+                    "more than one Host header\n",
+                );
+            }
+            let host = host_match::request_host(target, head.get("host"));
+            if !host_match::host_allowed(host.as_deref(), &shared.hosts) {
+                let body = format!("this front door serves only {}\n", shared.hosts.join(", "));
+                return simple(&mut out, 421, "Misdirected Request", "", &body);
+            }
+        }
         let mut req = format!("{}\r\n", head.first);
         for (k, v) in &head.headers {
             let lk = k.to_ascii_lowercase();

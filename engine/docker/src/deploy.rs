@@ -118,7 +118,7 @@ impl DockerEngine {
                 dockerfile,
                 tag,
             } => {
-                self.build_image(context, dockerfile, tag, &mut |p| {
+                self.build_image_with(context, dockerfile, tag, spec.no_cache, &mut |p| {
                     progress(Progress::Build(p))
                 })
                 .await

@@ -13,6 +13,10 @@
 //! the container's env): requests in flight finish on the old backends, new
 //! ones go to the new list, and [`DockerEngine::front_door_wait_drained`]
 //! tells when the old backends are idle.
+//!
+//! A custom domain's front door ([`crate::domain`]) is the same container
+//! (`DockerEngine::run_door`) with role `domain`, forwarding to a
+//! service's front door and serving only the domain's `Host`.
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +29,7 @@ use bollard::models::{
 use bollard::query_parameters::{InspectContainerOptions, StartContainerOptions};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{DockerEngine, hardened_host_config};
+use crate::engine::{DockerEngine, Owned, hardened_host_config};
 use crate::error::{DockerError, Result};
 use crate::http;
 use crate::images::FRONT_DOOR;
@@ -73,7 +77,7 @@ impl FrontDoor {
     }
 
     /// A failure of this front door.
-    fn failed(&self, reason: String) -> DockerError {
+    pub(crate) fn failed(&self, reason: String) -> DockerError {
         DockerError::FrontDoor {
             address: self.address.clone(),
             reason,
@@ -114,6 +118,27 @@ pub struct BackendStatus {
     pub served: u64,
 }
 
+/// One front-door container to run (`DockerEngine::run_door`).
+pub(crate) struct DoorSpec<'a> {
+    /// The stack.
+    pub stack: &'a str,
+    /// The address it serves (`services.web`, `domains.shop`): its labels
+    /// and its name.
+    pub address: &'a str,
+    /// `apprun.role`: [`labels::ROLE_FRONT_DOOR`] or [`labels::ROLE_DOMAIN`].
+    pub role: &'static str,
+    /// The front-door image.
+    pub image: &'a str,
+    /// The public port to keep; `None`: a free one.
+    pub port: Option<u16>,
+    /// `<host>:<port>` backends to start with.
+    pub backends: &'a [String],
+    /// More `KEY=value` env entries (limits, `HOSTS`).
+    pub env: Vec<String>,
+    /// More labels.
+    pub labels: HashMap<String, String>,
+}
+
 /// A free TCP port on 127.0.0.1 (bind port 0, read it, release it).
 pub(crate) fn free_port() -> Result<u16> {
     std::net::TcpListener::bind(("127.0.0.1", 0))
@@ -152,11 +177,23 @@ impl DockerEngine {
         stack: &str,
         address: &str,
     ) -> Result<Option<(FrontDoor, bool)>> {
+        Ok(self
+            .find_door(stack, address, labels::ROLE_FRONT_DOOR)
+            .await?
+            .map(|(fd, owned)| (fd, owned.running)))
+    }
+
+    /// The container of `address` in `stack` in `role` (a service's front
+    /// door, or a custom domain's), if it exists (running or not), with its
+    /// listing entry (labels, state).
+    pub(crate) async fn find_door(
+        &self,
+        stack: &str,
+        address: &str,
+        role: &str,
+    ) -> Result<Option<(FrontDoor, Owned)>> {
         let owned = self.list_owned(stack, Some(address)).await?;
-        let Some(c) = owned
-            .into_iter()
-            .find(|c| c.role == labels::ROLE_FRONT_DOOR)
-        else {
+        let Some(c) = owned.into_iter().find(|c| c.role == role) else {
             return Ok(None);
         };
         let port = c
@@ -169,11 +206,21 @@ impl DockerEngine {
             .get(labels::FRONT_DOOR_ADMIN_PORT)
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
-        let info = self
+        let info = match self
             .client()
             .inspect_container(&c.id, None::<InspectContainerOptions>)
             .await
-            .map_err(|e| DockerError::api(format!("inspect front door {}", c.name), e))?;
+        {
+            Ok(info) => info,
+            // Removed between the listing and now.
+            Err(e) if crate::error::status_of(&e) == Some(404) => return Ok(None),
+            Err(e) => {
+                return Err(DockerError::api(
+                    format!("inspect front door {}", c.name),
+                    e,
+                ));
+            }
+        };
         let token = info
             .config
             .and_then(|cfg| cfg.env)
@@ -183,14 +230,14 @@ impl DockerEngine {
             .unwrap_or_default();
         Ok(Some((
             FrontDoor {
-                container_id: c.id,
+                container_id: c.id.clone(),
                 address: address.to_string(),
                 host: self.front_door_host(stack, address),
                 port,
                 admin_port,
                 token,
             },
-            c.running,
+            c,
         )))
     }
 
@@ -262,31 +309,68 @@ impl DockerEngine {
         limits: &str,
         backends: &[String],
     ) -> Result<FrontDoor> {
-        let port = match keep_port {
+        let mut extra = HashMap::new();
+        extra.insert(labels::FRONT_DOOR_LIMITS.to_string(), limits.to_string());
+        self.run_door(DoorSpec {
+            stack: &spec.stack,
+            address: &spec.address,
+            role: labels::ROLE_FRONT_DOOR,
+            image,
+            port: keep_port,
+            backends,
+            env: vec![
+                format!("MAX_CONCURRENCY={}", spec.max_concurrency),
+                format!("QUEUE_TIMEOUT_MS={}", spec.queue_timeout.as_millis()),
+            ],
+            labels: extra,
+        })
+        .await
+    }
+
+    /// Creates, starts and waits for one front-door container (a service's
+    /// or a custom domain's): on the stack network under
+    /// [`DockerEngine::front_door_name`] with the alias
+    /// [`DockerEngine::front_door_host`], the [`hardened_host_config`],
+    /// restart policy `unless-stopped`, its port (given, or a free one) and
+    /// a free admin port published on 127.0.0.1 only. A container that does
+    /// not come up is removed again.
+    pub(crate) async fn run_door(&self, door: DoorSpec<'_>) -> Result<FrontDoor> {
+        let DoorSpec {
+            stack,
+            address,
+            role,
+            image,
+            port,
+            backends,
+            env: extra_env,
+            labels: extra_labels,
+        } = door;
+        let port = match port {
             Some(p) => p,
             None => free_port()?,
         };
         let admin_port = free_port()?;
-        let token = new_token(&spec.address);
-        let name = self.front_door_name(&spec.stack, &spec.address);
-        let host = self.front_door_host(&spec.stack, &spec.address);
-        let mut lab = self.labels(&spec.stack, &spec.address, labels::ROLE_FRONT_DOOR);
+        let token = new_token(address);
+        let name = self.front_door_name(stack, address);
+        let host = self.front_door_host(stack, address);
+        let mut lab = self.labels(stack, address, role);
+        for (k, v) in extra_labels {
+            lab.entry(k).or_insert(v);
+        }
         lab.insert(labels::FRONT_DOOR_PORT.to_string(), port.to_string());
         lab.insert(
             labels::FRONT_DOOR_ADMIN_PORT.to_string(),
             admin_port.to_string(),
         );
-        lab.insert(labels::FRONT_DOOR_LIMITS.to_string(), limits.to_string());
         // Inside the container it listens on every interface of the stack
         // network; Docker publishes both ports on the host's 127.0.0.1 only.
-        let env = vec![
+        let mut env = vec![
             format!("LISTEN=0.0.0.0:{port}"),
             format!("ADMIN=0.0.0.0:{admin_port}"),
             format!("ADMIN_TOKEN={token}"),
             format!("BACKENDS={}", backends.join(",")),
-            format!("MAX_CONCURRENCY={}", spec.max_concurrency),
-            format!("QUEUE_TIMEOUT_MS={}", spec.queue_timeout.as_millis()),
         ];
+        env.extend(extra_env);
         let published = |p: u16| {
             (
                 format!("{p}/tcp"),
@@ -296,7 +380,7 @@ impl DockerEngine {
                 }]),
             )
         };
-        let stack_network = self.stack_network(&spec.stack);
+        let stack_network = self.stack_network(stack);
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             env: Some(env),
@@ -324,12 +408,12 @@ impl DockerEngine {
             ..Default::default()
         };
         let container_id = self
-            .create_on_stack_network(&spec.stack, &name, body, |e| {
+            .create_on_stack_network(stack, &name, body, |e| {
                 if crate::error::status_of(&e) == Some(409) {
                     DockerError::NotOwned {
                         kind: "container",
                         name: name.clone(),
-                        stack: spec.stack.clone(),
+                        stack: stack.to_string(),
                     }
                 } else {
                     DockerError::api(format!("create front door {name}"), e)
@@ -338,17 +422,14 @@ impl DockerEngine {
             .await?;
         let fd = FrontDoor {
             container_id,
-            address: spec.address.clone(),
+            address: address.to_string(),
             host,
             port,
             admin_port,
             token,
         };
-        if let Err(e) = self
-            .start_on_stack_network(&spec.stack, &fd.container_id)
-            .await
-        {
-            let _ = self.stop_and_remove(&spec.stack, &fd.container_id).await;
+        if let Err(e) = self.start_on_stack_network(stack, &fd.container_id).await {
+            let _ = self.stop_and_remove(stack, &fd.container_id).await;
             // Most often the port was taken meanwhile: a front door failure,
             // retried with fresh ports where the port is not fixed.
             return Err(fd.failed(format!(
@@ -357,13 +438,13 @@ impl DockerEngine {
             )));
         }
         if let Err(e) = self.wait_admin_ready(&fd).await {
-            let _ = self.stop_and_remove(&spec.stack, &fd.container_id).await;
+            let _ = self.stop_and_remove(stack, &fd.container_id).await;
             return Err(e);
         }
         Ok(fd)
     }
 
-    async fn wait_admin_ready(&self, fd: &FrontDoor) -> Result<()> {
+    pub(crate) async fn wait_admin_ready(&self, fd: &FrontDoor) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let last = match http::request(

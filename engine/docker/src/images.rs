@@ -118,7 +118,8 @@ impl DockerEngine {
             return Ok(tag);
         }
         let tar = image.context_tar()?;
-        self.build_tar(tar, "Dockerfile", &tag, &mut |_| {}).await?;
+        self.build_tar(tar, "Dockerfile", &tag, false, &mut |_| {})
+            .await?;
         Ok(tag)
     }
 
@@ -160,6 +161,20 @@ impl DockerEngine {
         tag: &str,
         progress: &mut (dyn FnMut(BuildProgress) + Send),
     ) -> Result<String> {
+        self.build_image_with(context_dir, dockerfile, tag, false, progress)
+            .await
+    }
+
+    /// [`DockerEngine::build_image`], with `no_cache` set: every step runs
+    /// again instead of reusing the builder's cache.
+    pub async fn build_image_with(
+        &self,
+        context_dir: &Path,
+        dockerfile: &str,
+        tag: &str,
+        no_cache: bool,
+        progress: &mut (dyn FnMut(BuildProgress) + Send),
+    ) -> Result<String> {
         let ctx = context_dir.to_path_buf();
         let tar = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
             let mut b = tar::Builder::new(Vec::new());
@@ -176,7 +191,8 @@ impl DockerEngine {
             path: context_dir.display().to_string(),
             reason: e.to_string(),
         })?;
-        self.build_tar(tar, dockerfile, tag, progress).await?;
+        self.build_tar(tar, dockerfile, tag, no_cache, progress)
+            .await?;
         Ok(tag.to_string())
     }
 
@@ -185,6 +201,7 @@ impl DockerEngine {
         tar: Vec<u8>,
         dockerfile: &str,
         tag: &str,
+        no_cache: bool,
         progress: &mut (dyn FnMut(BuildProgress) + Send),
     ) -> Result<()> {
         let mut labels = HashMap::new();
@@ -194,6 +211,7 @@ impl DockerEngine {
             .t(tag)
             .rm(true)
             .forcerm(true)
+            .nocache(no_cache)
             .labels(&labels)
             .build();
         let mut stream =

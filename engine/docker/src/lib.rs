@@ -8,6 +8,7 @@
 //! - [`images`]: the built-in `FROM scratch` images (echo server, front door)
 //!   built from static binaries embedded by `build.rs`, and user builds.
 //! - [`front_door`]: the per-service proxy on `127.0.0.1:<port>`.
+//! - [`domain`]: a custom domain's own front door, serving only its `Host`.
 //! - [`health`]: health checks through published 127.0.0.1 ports.
 //! - [`deploy`]: blue/green deployments with rollback.
 //! - [`observe`]: what runs, for refresh and drift.
@@ -26,6 +27,7 @@
 
 pub mod context_digest;
 pub mod deploy;
+pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod front_door;
@@ -38,6 +40,7 @@ pub mod provider;
 pub mod spec;
 
 pub use deploy::{Deployment, Progress, new_generation};
+pub use domain::{DomainSpec, ObservedDomain};
 pub use engine::{
     DEFAULT_INSTANCE, DROPPED_CAPABILITIES, DockerEngine, Owned, PIDS_LIMIT, ReplicaInfo, dns_host,
     instance_of,

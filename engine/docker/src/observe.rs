@@ -147,6 +147,10 @@ impl DockerEngine {
         let mut out = ObservedStack::default();
         let mut image_env: HashMap<String, Vec<String>> = HashMap::new();
         for c in self.list_owned(stack, None).await? {
+            // A custom domain's front door is not a service.
+            if c.role == labels::ROLE_DOMAIN {
+                continue;
+            }
             let svc = out.services.entry(c.address.clone()).or_default();
             if c.role == labels::ROLE_FRONT_DOOR {
                 svc.front_door_port = c

@@ -7,13 +7,21 @@
 //! | `repositories` | a local image namespace, nothing created | `arn`, `name`, `uri` (`apprun.local/<stack>/<name>`) |
 //! | `roles` | recorded only | `arn`, `name` |
 //! | `vpc_connectors` | a user-defined bridge network | `arn`, `name`, `network` |
-//! | `autoscaling` | recorded only; values flow to services | `arn`, `name`, `min_size`, `max_size`, `max_concurrency` |
+//! | `autoscaling` | recorded only; values flow to services (`default` has no meaning) | `arn`, `name`, `min_size`, `max_size`, `max_concurrency` |
+//! | `observability` | recorded only (no tracing locally) | `arn`, `name`, `revision` |
+//! | `connections` | recorded only (no handshake locally) | `arn`, `name`, `status` = `AVAILABLE` |
 //! | `services` | replicas + front door, deployed blue/green | `arn`, `name`, `id`, `url` |
+//! | `domains` | a front door of its own serving only the domain's `Host` ([`crate::domain`]) | `domain`, `dns_target`, `status`, `validation_records`, `url` |
+//! | `vpc_ingress` | recorded only (every local service is on 127.0.0.1) | `arn`, `name`, `domain_name` |
 //!
 //! ARNs and physical ids: see [`arn`]. Drift: see [`observe::DRIFT_ATTRIBUTE`].
+//! The day-2 methods (`deploy`, `status`, `logs`) live in `provider/day2.rs`
+//! (README, "Day 2").
 
 pub mod arn;
 pub(crate) mod attrs;
+mod custom_domain;
+mod day2;
 pub mod errors;
 pub(crate) mod observe;
 pub mod secrets;
@@ -22,6 +30,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use apprun_engine::live::{Deployment, LiveStatus, LogEvent, LogQuery};
 use apprun_engine::provider::{
     Applied, Observed, Progress, Provider, ProviderError, ResourceRequest,
 };
@@ -38,7 +47,7 @@ pub use attrs::{IMAGE_NAMESPACE, repository_uri};
 pub use observe::DRIFT_ATTRIBUTE;
 pub use secrets::ENV_PREFIX as SECRET_ENV_PREFIX;
 
-use apprun_engine::attributes::{AutoScalingAttributes, ServiceAttributes};
+use apprun_engine::attributes::{AutoScalingAttributes, CONNECTION_AVAILABLE, ServiceAttributes};
 use attrs::{recorded_name, scaling_values, service_attributes};
 use errors::to_provider_error;
 use secrets::SecretSource;
@@ -55,6 +64,29 @@ const NO_EFFECT: &[&str] = &[
     "ingress",
     "ip_address_type",
 ];
+
+/// What started a deployment of a service, as App Runner names its
+/// operations (label [`labels::OPERATION`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServiceOperation {
+    /// `create`.
+    CreateService,
+    /// `update`.
+    UpdateService,
+    /// `deploy`.
+    StartDeployment,
+}
+
+impl ServiceOperation {
+    /// The App Runner operation type.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ServiceOperation::CreateService => "CREATE_SERVICE",
+            ServiceOperation::UpdateService => "UPDATE_SERVICE",
+            ServiceOperation::StartDeployment => "START_DEPLOYMENT",
+        }
+    }
+}
 
 /// The Docker target's [`Provider`].
 ///
@@ -206,10 +238,45 @@ impl DockerProvider {
                     }
                 }
             }
-            Kind::Role | Kind::Service => {}
+            // Docker keeps no revisions: every configuration is the first.
+            Kind::Observability => {
+                out.insert("revision".to_string(), Value::String("1".to_string()));
+            }
+            // Nothing to hand-shake with locally.
+            Kind::Connection => {
+                out.insert(
+                    "status".to_string(),
+                    Value::String(CONNECTION_AVAILABLE.to_string()),
+                );
+            }
+            // `domain_name` needs the engine: see `recorded_outputs`. Domains
+            // have outputs of their own (`custom_domain::domain_outputs`).
+            Kind::Role | Kind::Service | Kind::VpcIngress | Kind::Domain => {}
         }
         out.insert("name".to_string(), Value::String(name));
         out
+    }
+
+    /// [`DockerProvider::outputs`] of a kind that is recorded only (or a
+    /// network), with what only the engine knows: a VPC ingress
+    /// connection's `domain_name`.
+    async fn recorded_outputs(
+        &self,
+        kind: Kind,
+        stack: &str,
+        key: &str,
+        arn: &str,
+        attributes: &Value,
+    ) -> Result<BTreeMap<String, Value>, ProviderError> {
+        let mut out = self.outputs(kind, stack, key, arn, attributes);
+        if kind == Kind::VpcIngress {
+            let address = Address::new(kind, key);
+            let domain_name = self
+                .vpc_ingress_domain_name(stack, &address, attributes)
+                .await?;
+            out.insert("domain_name".to_string(), Value::String(domain_name));
+        }
+        Ok(out)
     }
 
     fn service_outputs(
@@ -250,11 +317,15 @@ impl DockerProvider {
             .collect()
     }
 
+    /// Deploys the service of `request` blue/green: `kind` says what
+    /// started it (label [`labels::OPERATION`]); a
+    /// [`ServiceOperation::StartDeployment`] builds without the cache.
     async fn deploy_service(
         &self,
         request: &ResourceRequest<'_>,
         arn: &str,
-    ) -> Result<Applied, ProviderError> {
+        kind: ServiceOperation,
+    ) -> Result<(Applied, crate::Deployment), ProviderError> {
         let address = request.address;
         let operation = format!("deploy {address}");
         let attributes = service_attributes(address, request.attributes)?;
@@ -266,6 +337,9 @@ impl DockerProvider {
         let mut spec = plan.spec;
         spec.deploy_timeout = self.deploy_timeout;
         spec.queue_timeout = self.queue_timeout;
+        spec.no_cache = kind == ServiceOperation::StartDeployment;
+        spec.labels
+            .insert(labels::OPERATION.to_string(), kind.name().to_string());
         for note in &plan.notes {
             (request.progress)(address, note);
         }
@@ -321,10 +395,13 @@ impl DockerProvider {
             .deploy_image(&spec, &image, &mut on_progress)
             .await
             .map_err(|e| to_provider_error(&operation, e))?;
-        Ok(Applied {
-            physical_id: arn.to_string(),
-            outputs: Self::service_outputs(arn, request.name, Some(deployment.front_door.port)),
-        })
+        Ok((
+            Applied {
+                physical_id: arn.to_string(),
+                outputs: Self::service_outputs(arn, request.name, Some(deployment.front_door.port)),
+            },
+            deployment,
+        ))
     }
 
     /// The parsed ARN, checked against the request.
@@ -489,17 +566,26 @@ impl Provider for DockerProvider {
         };
         let (stack, key) = (parsed.stack.as_str(), parsed.key.as_str());
         match kind {
-            Kind::Repository | Kind::Role | Kind::AutoScaling | Kind::VpcConnector => {
+            Kind::Repository
+            | Kind::Role
+            | Kind::AutoScaling
+            | Kind::VpcConnector
+            | Kind::Observability
+            | Kind::Connection
+            | Kind::VpcIngress => {
                 // Of these, only a VPC connector exists on Docker (a network).
                 if kind == Kind::VpcConnector && !self.network_exists(stack, key).await? {
                     return Ok(None);
                 }
                 Ok(Some(Observed {
                     attributes: recorded.clone(),
-                    outputs: self.outputs(kind, stack, key, physical_id, recorded),
+                    outputs: self
+                        .recorded_outputs(kind, stack, key, physical_id, recorded)
+                        .await?,
                     failed: None,
                 }))
             }
+            Kind::Domain => self.read_domain(stack, key, recorded).await,
             Kind::Service => {
                 let address = Address::new(Kind::Service, key).to_string();
                 // The record: env and commands sealed, everything else as applied.
@@ -555,7 +641,13 @@ impl Provider for DockerProvider {
         match address.kind {
             // Nothing exists on Docker for these: creating them again is
             // idempotent (same ARN, same outputs), so there is nothing to find.
-            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(None),
+            Kind::Repository
+            | Kind::Role
+            | Kind::AutoScaling
+            | Kind::Observability
+            | Kind::Connection
+            | Kind::VpcIngress => Ok(None),
+            Kind::Domain => self.find_owned_domain(stack, address, name).await,
             Kind::VpcConnector => {
                 if !self.network_exists(stack, &address.name).await? {
                     return Ok(None);
@@ -600,7 +692,13 @@ impl Provider for DockerProvider {
         let address = request.address;
         let arn = Self::arn_of(request)?;
         match address.kind {
-            Kind::Repository | Kind::Role | Kind::AutoScaling | Kind::VpcConnector => {
+            Kind::Repository
+            | Kind::Role
+            | Kind::AutoScaling
+            | Kind::VpcConnector
+            | Kind::Observability
+            | Kind::Connection
+            | Kind::VpcIngress => {
                 // Of these, only a VPC connector exists on Docker (a network).
                 if address.kind == Kind::VpcConnector {
                     let net = self
@@ -611,17 +709,23 @@ impl Provider for DockerProvider {
                     (request.progress)(address, &format!("network {net} is ready"));
                 }
                 Ok(Applied {
-                    outputs: self.outputs(
-                        address.kind,
-                        request.stack,
-                        &address.name,
-                        &arn,
-                        request.attributes,
-                    ),
+                    outputs: self
+                        .recorded_outputs(
+                            address.kind,
+                            request.stack,
+                            &address.name,
+                            &arn,
+                            request.attributes,
+                        )
+                        .await?,
                     physical_id: arn,
                 })
             }
-            Kind::Service => self.deploy_service(request, &arn).await,
+            Kind::Service => self
+                .deploy_service(request, &arn, ServiceOperation::CreateService)
+                .await
+                .map(|(applied, _)| applied),
+            Kind::Domain => self.apply_domain(request, &arn).await,
         }
     }
 
@@ -634,7 +738,13 @@ impl Provider for DockerProvider {
         let address = request.address;
         Self::own_arn(physical_id, request)?;
         match address.kind {
-            Kind::Repository | Kind::Role | Kind::AutoScaling => self.create(request).await,
+            Kind::Repository
+            | Kind::Role
+            | Kind::AutoScaling
+            | Kind::Observability
+            | Kind::Connection
+            | Kind::VpcIngress
+            | Kind::Domain => self.create(request).await,
             Kind::VpcConnector => {
                 if !self.network_exists(request.stack, &address.name).await? {
                     return Err(ProviderError::NotFound {
@@ -677,9 +787,71 @@ impl Provider for DockerProvider {
                         physical_id: arn,
                     });
                 }
-                self.deploy_service(request, &arn).await
+                self.deploy_service(request, &arn, ServiceOperation::UpdateService)
+                    .await
+                    .map(|(applied, _)| applied)
             }
         }
+    }
+
+    /// Services: `RUNNING` (healthy) when every replica of the newest
+    /// deployment runs and passes one health check and the front door runs;
+    /// `PAUSED` when no replica runs; `OPERATION_IN_PROGRESS` while two
+    /// deployments' replicas coexist; `FAILED` otherwise (detail `reason`).
+    /// Domains: `active` when their front door runs as applied. Other
+    /// kinds: the trait's default.
+    async fn status(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> Result<Option<LiveStatus>, ProviderError> {
+        let Some(parsed) = arn::parse(physical_id).filter(|a| a.kind == kind) else {
+            return Ok(None);
+        };
+        match kind {
+            Kind::Service => {
+                self.service_status(&parsed.stack, &parsed.key, recorded)
+                    .await
+            }
+            Kind::Domain => {
+                self.domain_status(&parsed.stack, &parsed.key, recorded)
+                    .await
+            }
+            _ => Ok(self
+                .read(kind, physical_id, recorded)
+                .await?
+                .map(|observed| LiveStatus {
+                    status: match &observed.failed {
+                        Some(_) => "FAILED".to_owned(),
+                        None => "PRESENT".to_owned(),
+                    },
+                    healthy: observed.failed.is_none(),
+                    ..LiveStatus::default()
+                })),
+        }
+    }
+
+    /// Rebuilds the service's `build:` image without the cache (or takes
+    /// its `image` tag's current local image) and rolls the replicas
+    /// blue/green as an update does.
+    async fn deploy(
+        &self,
+        physical_id: &str,
+        request: &ResourceRequest<'_>,
+    ) -> Result<Deployment, ProviderError> {
+        self.deploy_again(physical_id, request).await
+    }
+
+    /// Every replica's log lines (or, with `query.system`, the front
+    /// door's), by time.
+    async fn logs(
+        &self,
+        physical_id: &str,
+        recorded: &Value,
+        query: LogQuery,
+    ) -> Result<Vec<LogEvent>, ProviderError> {
+        self.service_logs(physical_id, recorded, query).await
     }
 
     async fn delete(
@@ -694,7 +866,16 @@ impl Provider for DockerProvider {
             return Ok(());
         };
         match kind {
-            Kind::Repository | Kind::Role | Kind::AutoScaling => Ok(()),
+            Kind::Repository
+            | Kind::Role
+            | Kind::AutoScaling
+            | Kind::Observability
+            | Kind::Connection
+            | Kind::VpcIngress => Ok(()),
+            Kind::Domain => {
+                self.delete_domain(&parsed.stack, &parsed.key, &progress)
+                    .await
+            }
             Kind::VpcConnector => {
                 self.delete_network(&parsed.stack, &parsed.key, &progress)
                     .await
@@ -758,5 +939,50 @@ impl Provider for DockerProvider {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn arn_with(attributes: &Value) -> String {
+        let address = Address::new(Kind::AutoScaling, "busy");
+        let dependencies = BTreeMap::new();
+        let request = ResourceRequest {
+            stack: "shop",
+            address: &address,
+            name: "busy",
+            attributes,
+            dependencies: &dependencies,
+            progress: Arc::new(|_: &Address, _: &str| {}),
+            created: apprun_engine::provider::Created::ignore(),
+        };
+        DockerProvider::arn_of(&request).unwrap()
+    }
+
+    #[test]
+    fn the_autoscaling_default_flag_does_not_change_its_docker_arn() {
+        let sizes = json!({ "name": "busy", "min_size": 2, "max_size": 4, "max_concurrency": 30 });
+        let mut flagged = sizes.clone();
+        flagged["default"] = json!(true);
+        assert_eq!(arn_with(&sizes), arn_with(&flagged));
+        assert_eq!(
+            arn_with(&sizes),
+            arn::autoscaling_arn("shop", "busy", 2, 4, 30)
+        );
+        let mut resized = flagged.clone();
+        resized["max_size"] = json!(5);
+        assert_ne!(
+            arn_with(&resized),
+            arn_with(&flagged),
+            "sizes still make the revision"
+        );
     }
 }

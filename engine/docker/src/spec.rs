@@ -138,6 +138,9 @@ pub struct ServiceSpec {
     /// Extra labels on every replica (e.g. [`crate::labels::NAME`]). They
     /// never replace the ownership labels and must not hold secret values.
     pub labels: BTreeMap<String, String>,
+    /// Build a `Build` image without the builder's cache (a `deploy`: every
+    /// step runs again, not only those whose inputs changed).
+    pub no_cache: bool,
 }
 
 impl ServiceSpec {
@@ -166,6 +169,7 @@ impl ServiceSpec {
             queue_timeout: Duration::from_secs(5),
             deploy_timeout: Duration::from_secs(120),
             labels: BTreeMap::new(),
+            no_cache: false,
         }
     }
 

@@ -6,58 +6,18 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apprun_docker::{DockerProvider, env_digest, labels};
 use apprun_engine::diff::{AttributeChange, diff};
 use apprun_engine::kinds::rules;
-use apprun_engine::provider::{Applied, Progress, Provider, ProviderError, ResourceRequest};
+use apprun_engine::provider::{Applied, Provider, ProviderError};
 use apprun_engine::values::seal;
 use apprun_schema::{Address, Kind};
 use apprun_state::DigestKey;
 use common::*;
 use serde_json::{Value, json};
-
-type Deps = BTreeMap<Address, BTreeMap<String, Value>>;
-
-async fn provider_or_skip(test: &str) -> Option<DockerProvider> {
-    let engine = engine_or_skip(test).await?;
-    Some(
-        DockerProvider::new(engine, env!("CARGO_MANIFEST_DIR"))
-            .with_deploy_timeout(Duration::from_secs(30)),
-    )
-}
-
-/// A progress sink that keeps every line.
-fn sink() -> (Progress, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let keep = lines.clone();
-    let progress: Progress = Arc::new(move |address: &Address, line: &str| {
-        keep.lock().unwrap().push(format!("{address}: {line}"));
-    });
-    (progress, lines)
-}
-
-fn request<'a>(
-    stack: &'a str,
-    address: &'a Address,
-    name: &'a str,
-    attributes: &'a Value,
-    dependencies: &'a Deps,
-    progress: &Progress,
-) -> ResourceRequest<'a> {
-    ResourceRequest {
-        stack,
-        address,
-        name,
-        attributes,
-        dependencies,
-        progress: progress.clone(),
-        created: apprun_engine::provider::Created::ignore(),
-    }
-}
 
 /// Normalized service attributes (the shape of `apprun_engine::desired`)
 /// for the echo server with fast health checks.

@@ -41,6 +41,16 @@ impl Scope {
         )
     }
 
+    /// `…:vpcingressconnection/<name>/<id>`.
+    pub(crate) fn vpc_ingress_arn(&self, name: &str, id: &str) -> String {
+        format!("{}:vpcingressconnection/{name}/{id}", self.prefix())
+    }
+
+    /// `…:connection/<name>/<id>`.
+    pub(crate) fn connection_arn(&self, name: &str, id: &str) -> String {
+        format!("{}:connection/{name}/{id}", self.prefix())
+    }
+
     /// Splits an ARN of this account and region into its resource type and path.
     pub(crate) fn parse<'a>(&self, arn: &'a str) -> Option<Resource<'a>> {
         let mut parts = arn.splitn(6, ':');
@@ -58,12 +68,16 @@ impl Scope {
         let mut path = resource.split('/');
         let kind = path.next()?;
         let segments: Vec<&str> = path.collect();
-        if kind == "service" {
-            // A service ARN is always `service/<name>/<id>`.
-            return match segments.as_slice() {
-                [name, id] => Some(Resource::Service { name, id }),
-                _ => None,
-            };
+        // Service, VPC ingress connection and connection ARNs are always
+        // `<kind>/<name>/<id>`.
+        match (kind, segments.as_slice()) {
+            ("service", [name, id]) => return Some(Resource::Service { name, id }),
+            ("vpcingressconnection", [name, id]) => {
+                return Some(Resource::VpcIngressConnection { name, id });
+            }
+            ("connection", [name, id]) => return Some(Resource::Connection { name, id }),
+            ("service" | "vpcingressconnection" | "connection", _) => return None,
+            _ => {}
         }
         let (name, revision, id) = match segments.as_slice() {
             [name] => (*name, None, None),
@@ -89,6 +103,8 @@ pub(crate) enum Resource<'a> {
     AutoScaling(Revisioned<'a>),
     VpcConnector(Revisioned<'a>),
     Observability(Revisioned<'a>),
+    VpcIngressConnection { name: &'a str, id: &'a str },
+    Connection { name: &'a str, id: &'a str },
 }
 
 /// `<name>[/<revision>[/<id>]]` of a revisioned resource's ARN.

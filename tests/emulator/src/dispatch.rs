@@ -9,7 +9,10 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::{Outcome, Settings, State};
-use crate::{autoscaling, observability, operations, services, tags, vpc_connectors};
+use crate::{
+    autoscaling, connections, custom_domains, observability, operations, services, tags,
+    vpc_connectors, vpc_ingress,
+};
 
 /// What a handler works with.
 pub(crate) struct Ctx<'a> {
@@ -62,8 +65,12 @@ pub(crate) const ALL_OPERATIONS: &[&str] = &[
     "UpdateVpcIngressConnection",
 ];
 
-/// The operations that start an asynchronous service operation.
+/// The operations that start an asynchronous operation (of a service, or
+/// of a VPC ingress connection), whose outcome fault rules may script.
 pub(crate) const ASYNC_OPERATIONS: &[&str] = &[
+    "CreateVpcIngressConnection",
+    "UpdateVpcIngressConnection",
+    "DeleteVpcIngressConnection",
     "CreateService",
     "UpdateService",
     "DeleteService",
@@ -99,6 +106,17 @@ fn handler(operation: &str) -> Option<Handler> {
         "DescribeObservabilityConfiguration" => observability::describe,
         "ListObservabilityConfigurations" => observability::list,
         "DeleteObservabilityConfiguration" => observability::delete,
+        "CreateVpcIngressConnection" => vpc_ingress::create,
+        "UpdateVpcIngressConnection" => vpc_ingress::update,
+        "DeleteVpcIngressConnection" => vpc_ingress::delete,
+        "DescribeVpcIngressConnection" => vpc_ingress::describe,
+        "ListVpcIngressConnections" => vpc_ingress::list,
+        "AssociateCustomDomain" => custom_domains::associate,
+        "DescribeCustomDomains" => custom_domains::describe,
+        "DisassociateCustomDomain" => custom_domains::disassociate,
+        "CreateConnection" => connections::create,
+        "ListConnections" => connections::list,
+        "DeleteConnection" => connections::delete,
         "TagResource" => tags::tag,
         "UntagResource" => tags::untag,
         "ListTagsForResource" => tags::list,

@@ -132,7 +132,9 @@ pub enum Fault {
     CommitThenDrop,
     /// The operation this request starts fails (create: `CREATE_FAILED`;
     /// update or deployment: rolled back, `ROLLBACK_SUCCEEDED`; delete:
-    /// `DELETE_FAILED`; pause or resume: `FAILED`).
+    /// `DELETE_FAILED`; pause or resume: `FAILED`; a VPC ingress
+    /// connection's create, update or delete: `FAILED_CREATION`,
+    /// `FAILED_UPDATE`, `FAILED_DELETION`).
     FailOperation,
     /// The deployment this request starts fails and its rollback fails (`ROLLBACK_FAILED`).
     RollbackFailed,

@@ -43,6 +43,15 @@ struct Args {
     /// VPC connector quota.
     #[arg(long, default_value_t = 50)]
     max_vpc_connectors: usize,
+    /// Custom domains pending DNS validation validate this many
+    /// milliseconds after they became pending, whatever DNS holds.
+    #[arg(long, value_name = "N")]
+    domain_validation_ms: Option<u64>,
+    /// A Route 53 endpoint (plain http://host:port, e.g. moto server) polled
+    /// every 200 ms: a custom domain validates once its validation CNAMEs
+    /// are in a hosted zone that is a suffix of it.
+    #[arg(long, value_name = "URL")]
+    route53_endpoint: Option<String>,
     /// Also append every request log entry as a JSON line to this file.
     #[arg(long, value_name = "PATH")]
     request_log: Option<PathBuf>,
@@ -68,6 +77,12 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if let Some(ms) = args.domain_validation_ms {
+        builder = builder.domain_validation(Duration::from_millis(ms));
+    }
+    if let Some(url) = args.route53_endpoint {
+        builder = builder.route53_endpoint(url);
     }
     if let Some(path) = args.request_log {
         builder = builder.request_log_file(path);

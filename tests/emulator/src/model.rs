@@ -224,3 +224,69 @@ shape!(UntagResourceInput {
 shape!(ResourceArnInput {
     resource_arn: String
 });
+
+shape!(IngressVpcConfiguration {
+    vpc_id: String,
+    vpc_endpoint_id: String,
+});
+
+shape!(CreateVpcIngressConnectionInput {
+    service_arn: String,
+    vpc_ingress_connection_name: String,
+    ingress_vpc_configuration: IngressVpcConfiguration,
+    tags: Vec<Tag>,
+});
+
+shape!(UpdateVpcIngressConnectionInput {
+    vpc_ingress_connection_arn: String,
+    ingress_vpc_configuration: IngressVpcConfiguration,
+});
+
+shape!(VpcIngressConnectionArnInput {
+    vpc_ingress_connection_arn: String
+});
+
+shape!(ListVpcIngressConnectionsFilter {
+    service_arn: String,
+    vpc_endpoint_id: String,
+});
+
+shape!(ListVpcIngressConnectionsInput {
+    filter: ListVpcIngressConnectionsFilter,
+    max_results: i64,
+    next_token: String,
+});
+
+shape!(AssociateCustomDomainInput {
+    service_arn: String,
+    domain_name: String,
+    #[serde(rename = "EnableWWWSubdomain")]
+    enable_www_subdomain: bool,
+});
+
+shape!(DescribeCustomDomainsInput {
+    service_arn: String,
+    next_token: String,
+    max_results: i64,
+});
+
+shape!(DisassociateCustomDomainInput {
+    service_arn: String,
+    domain_name: String,
+});
+
+shape!(CreateConnectionInput {
+    connection_name: String,
+    provider_type: String,
+    tags: Vec<Tag>,
+});
+
+shape!(ListConnectionsInput {
+    connection_name: String,
+    max_results: i64,
+    next_token: String,
+});
+
+shape!(ConnectionArnInput {
+    connection_arn: String
+});

@@ -1,5 +1,6 @@
 //! Observability configurations: revisions per name (the name
-//! `DefaultConfiguration` is reserved), describe, list and delete.
+//! `DefaultConfiguration` is reserved), describe, list and delete (refused
+//! while a service, or a rollback it may perform, uses the revision).
 
 use serde_json::{Value, json};
 
@@ -11,7 +12,7 @@ use crate::model::{
     CreateObservabilityConfigurationInput, ListObservabilityConfigurationsInput,
     ObservabilityConfigurationArnInput,
 };
-use crate::state::{Observability, State, paginate, strip_nulls};
+use crate::state::{Observability, ServiceStatus, State, paginate, strip_nulls};
 use crate::validate::{self, Violations};
 
 /// Resolves an ARN (full, `…/name/revision` or `…/name`) to an active revision; returns its full ARN.
@@ -51,6 +52,27 @@ fn latest_active(state: &State, name: &str) -> Option<usize> {
         .filter(|(_, o)| o.name == name && o.deleted_at.is_none())
         .max_by_key(|(_, o)| o.revision)
         .map(|(i, _)| i)
+}
+
+/// Whether a service (not deleted), or a rollback it may perform, uses `arn`.
+fn in_use(state: &State, arn: &str) -> bool {
+    let uses = |spec: &crate::state::ServiceSpec| {
+        spec.observability
+            .observability_configuration_arn
+            .as_deref()
+            == Some(arn)
+    };
+    state
+        .services
+        .iter()
+        .filter(|s| s.status != ServiceStatus::Deleted)
+        .any(|s| {
+            uses(&s.spec)
+                || s.pending
+                    .as_ref()
+                    .and_then(|p| p.previous_spec.as_ref())
+                    .is_some_and(uses)
+        })
 }
 
 fn render(state: &State, o: &Observability) -> Value {
@@ -189,6 +211,12 @@ pub(crate) fn delete(ctx: &mut Ctx<'_>, body: Value) -> Result<Value, ApiError> 
     let input: ObservabilityConfigurationArnInput = parse(body)?;
     let arn = check_arn(input.observability_configuration_arn.as_ref())?;
     let i = resolve_in(ctx.state, &ctx.settings.scope, &arn, false)?;
+    let full = ctx.state.observability[i].arn.clone();
+    if in_use(ctx.state, &full) {
+        return Err(ApiError::invalid(format!(
+            "You can't delete observability configuration {full} because one or more services use it"
+        )));
+    }
     ctx.state.observability[i].deleted_at = Some(ctx.now);
     Ok(json!({ "ObservabilityConfiguration": render(ctx.state, &ctx.state.observability[i]) }))
 }

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::model::ListOperationsInput;
 use crate::state::{
     Operation, OperationStatus, OperationType, Outcome, Pending, Phase, Service, ServiceSpec,
-    ServiceStatus, State, paginate, strip_nulls,
+    ServiceStatus, Settings, State, paginate, strip_nulls,
 };
 use crate::validate::Violations;
 
@@ -23,11 +23,14 @@ use crate::validate::Violations;
 /// or deployment rolls back.
 pub const FAIL_DEPLOYMENT_ENV: &str = "EMULATOR_FAIL_DEPLOYMENT";
 
-/// Completes every operation whose end time is at or before `now`.
-pub(crate) fn settle_all(state: &mut State, now: u64) {
+/// Completes every operation whose end time is at or before `now`: of
+/// services, VPC ingress connections and custom domains.
+pub(crate) fn settle_all(state: &mut State, settings: &Settings, now: u64) {
     for service in &mut state.services {
         settle(service, now);
     }
+    crate::vpc_ingress::settle(state, now);
+    crate::custom_domains::settle(state, settings, now);
 }
 
 fn settle(service: &mut Service, now: u64) {

@@ -83,6 +83,8 @@ pub struct EmulatorBuilder {
     max_vpc_connectors: usize,
     max_asc_names: usize,
     request_log_file: Option<std::path::PathBuf>,
+    domain_validation: Option<Duration>,
+    route53_endpoint: Option<String>,
 }
 
 impl Default for EmulatorBuilder {
@@ -99,6 +101,8 @@ impl Default for EmulatorBuilder {
             max_vpc_connectors: 50,
             max_asc_names: 10,
             request_log_file: None,
+            domain_validation: None,
+            route53_endpoint: None,
         }
     }
 }
@@ -173,6 +177,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Custom domains pending DNS validation validate this long after they
+    /// became pending, whatever DNS holds (default: never by time).
+    pub fn domain_validation(mut self, delay: Duration) -> Self {
+        self.domain_validation = Some(delay);
+        self
+    }
+
+    /// A Route 53 endpoint (`http://host:port`, e.g. moto server) to poll
+    /// for the validation records of custom domains (default: none).
+    pub fn route53_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.route53_endpoint = Some(url.into());
+        self
+    }
+
     /// Binds 127.0.0.1 and starts serving in the current tokio runtime.
     pub async fn start(self) -> Result<RunningEmulator, EmulatorError> {
         if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
@@ -194,6 +212,9 @@ impl EmulatorBuilder {
         }
         for rule in &self.faults {
             rule.check().map_err(EmulatorError::InvalidSetting)?;
+        }
+        if let Some(url) = &self.route53_endpoint {
+            crate::route53::authority(url).map_err(EmulatorError::InvalidSetting)?;
         }
         let file = match &self.request_log_file {
             Some(path) => Some(
@@ -241,6 +262,10 @@ impl EmulatorBuilder {
                 max_asc_names: self.max_asc_names,
                 max_asc_revisions: 5,
                 max_vpc_connectors: self.max_vpc_connectors,
+                domain_validation_ms: self
+                    .domain_validation
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                route53_endpoint: self.route53_endpoint,
             }),
             clock,
             state: Mutex::new(state),
@@ -250,11 +275,13 @@ impl EmulatorBuilder {
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
+        let poller = crate::route53::spawn(&shared);
         Ok(RunningEmulator {
             addr,
             admin: Admin::new(shared),
             shutdown: Some(shutdown_tx),
             task: Some(task),
+            poller,
         })
     }
 }
@@ -266,6 +293,8 @@ pub struct RunningEmulator {
     admin: Admin,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// The Route 53 polling task.
+    poller: JoinHandle<()>,
 }
 
 impl RunningEmulator {
@@ -286,6 +315,7 @@ impl RunningEmulator {
 
     /// Stops accepting and closes every connection.
     pub async fn shutdown(mut self) {
+        self.poller.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -297,6 +327,7 @@ impl RunningEmulator {
 
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
+        self.poller.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -494,7 +525,7 @@ fn run(
     let now = shared.clock.now_ms();
     let mut regions = lock(&shared.state);
     let state = regions.get(&settings.scope, now);
-    operations::settle_all(state, now);
+    operations::settle_all(state, &settings, now);
     let mut ctx = Ctx {
         state,
         settings: &settings,
@@ -546,6 +577,8 @@ fn resource_arn(v: &Value) -> Option<String> {
         &["Service", "ServiceArn"],
         &["AutoScalingConfiguration", "AutoScalingConfigurationArn"],
         &["VpcConnector", "VpcConnectorArn"],
+        &["VpcIngressConnection", "VpcIngressConnectionArn"],
+        &["Connection", "ConnectionArn"],
         &[
             "ObservabilityConfiguration",
             "ObservabilityConfigurationArn",
@@ -554,6 +587,8 @@ fn resource_arn(v: &Value) -> Option<String> {
         &["ResourceArn"],
         &["AutoScalingConfigurationArn"],
         &["VpcConnectorArn"],
+        &["VpcIngressConnectionArn"],
+        &["ConnectionArn"],
         &["ObservabilityConfigurationArn"],
     ];
     PATHS.iter().find_map(|path| {

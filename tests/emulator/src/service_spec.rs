@@ -319,7 +319,18 @@ pub(crate) fn build(
     previous: Option<&ServiceSpec>,
 ) -> Result<ServiceSpec, ApiError> {
     let source = match (m.source, previous) {
-        (Some(new), prev) => build_source(new, prev.map(|p| &p.source), scope)?,
+        (Some(new), prev) => {
+            let built = build_source(new, prev.map(|p| &p.source), scope)?;
+            if built.code_repository.is_some()
+                && let Some(arn) = built
+                    .authentication_configuration
+                    .as_ref()
+                    .and_then(|a| a.connection_arn.as_deref())
+            {
+                crate::connections::check_usable(state, arn)?;
+            }
+            built
+        }
         (None, Some(prev)) => prev.source.clone(),
         (None, None) => return Err(ApiError::invalid("SourceConfiguration is required")),
     };

@@ -5,7 +5,8 @@
 //! Status rules (API docs and community reports, see APPRUNNER.md):
 //! update needs `RUNNING`, `PAUSED` or `CREATE_FAILED`; pause needs
 //! `RUNNING`; resume needs `PAUSED`; a deployment needs `RUNNING`; delete is
-//! refused only while an operation is in progress. A `DELETED` service is
+//! refused while an operation is in progress, and while the service has a
+//! VPC ingress connection (not `DELETED` or `FAILED_CREATION`). A `DELETED` service is
 //! visible to `DescribeService` and `ListOperations` only.
 
 use serde_json::{Value, json};
@@ -255,6 +256,13 @@ fn transition(ctx: &mut Ctx<'_>, body: Value, kind: OperationType) -> Result<Val
         OperationType::ResumeService => status == ServiceStatus::Paused,
         OperationType::CreateService | OperationType::UpdateService => false,
     };
+    if kind == OperationType::DeleteService
+        && let Some(ingress) = crate::vpc_ingress::blocks_service_deletion(ctx.state, &arn)
+    {
+        return Err(ApiError::state(format!(
+            "You can't delete service {arn} while it has VPC ingress connection {ingress}; delete the VPC ingress connection first"
+        )));
+    }
     if !allowed {
         let needed = match kind {
             OperationType::DeleteService => "not OPERATION_IN_PROGRESS",

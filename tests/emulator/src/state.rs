@@ -35,6 +35,12 @@ pub(crate) struct Settings {
     pub max_asc_revisions: usize,
     /// VPC connectors allowed at once.
     pub max_vpc_connectors: usize,
+    /// When set, a custom domain pending DNS validation validates this long
+    /// after it became pending, whatever DNS holds.
+    pub domain_validation_ms: Option<u64>,
+    /// When set, a Route 53 endpoint (`http://host:port`, e.g. moto) whose
+    /// hosted zones a background task polls for validation records.
+    pub route53_endpoint: Option<String>,
 }
 
 /// `ServiceStatus`.
@@ -232,6 +238,130 @@ pub(crate) struct Observability {
     pub deleted_at: Option<u64>,
 }
 
+/// `VpcIngressConnectionStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IngressStatus {
+    Available,
+    PendingCreation,
+    PendingUpdate,
+    PendingDeletion,
+    FailedCreation,
+    FailedUpdate,
+    FailedDeletion,
+    Deleted,
+}
+
+impl IngressStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            IngressStatus::Available => "AVAILABLE",
+            IngressStatus::PendingCreation => "PENDING_CREATION",
+            IngressStatus::PendingUpdate => "PENDING_UPDATE",
+            IngressStatus::PendingDeletion => "PENDING_DELETION",
+            IngressStatus::FailedCreation => "FAILED_CREATION",
+            IngressStatus::FailedUpdate => "FAILED_UPDATE",
+            IngressStatus::FailedDeletion => "FAILED_DELETION",
+            IngressStatus::Deleted => "DELETED",
+        }
+    }
+}
+
+/// A VPC ingress connection.
+#[derive(Debug, Clone)]
+pub(crate) struct VpcIngress {
+    pub arn: String,
+    pub name: String,
+    pub service_arn: String,
+    pub vpc_id: String,
+    pub vpc_endpoint_id: String,
+    /// The private domain name (`<random>.<region>.awsapprunner.com`).
+    pub domain_name: String,
+    pub status: IngressStatus,
+    pub created_at: u64,
+    pub deleted_at: Option<u64>,
+    /// When the pending status (if any) ends, and how.
+    pub pending_ends_at: Option<u64>,
+    pub outcome: Outcome,
+}
+
+/// `CustomDomainAssociationStatus`. The service sends these in lower case,
+/// unlike the API model's upper-case enum (see `custom_domains`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DomainStatus {
+    Creating,
+    PendingCertificateDnsValidation,
+    BindingCertificate,
+    Active,
+    Deleting,
+}
+
+impl DomainStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DomainStatus::Creating => "creating",
+            DomainStatus::PendingCertificateDnsValidation => "pending_certificate_dns_validation",
+            DomainStatus::BindingCertificate => "binding_certificate",
+            DomainStatus::Active => "active",
+            DomainStatus::Deleting => "deleting",
+        }
+    }
+}
+
+/// One certificate validation CNAME record of a custom domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValidationRecord {
+    /// The record name, fully qualified with a trailing dot.
+    pub name: String,
+    /// The CNAME target, fully qualified with a trailing dot.
+    pub value: String,
+}
+
+/// A custom domain associated with a service.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomDomain {
+    pub service_arn: String,
+    pub domain_name: String,
+    pub www: bool,
+    pub records: Vec<ValidationRecord>,
+    pub status: DomainStatus,
+    /// Whether the certificate validated (records show `SUCCESS`).
+    pub validated: bool,
+    /// When the status became `pending_certificate_dns_validation`.
+    pub pending_since: Option<u64>,
+    /// When the current timed phase (creating, binding, deleting) ends.
+    pub phase_ends_at: Option<u64>,
+}
+
+/// `ConnectionStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectionStatus {
+    PendingHandshake,
+    Available,
+    Error,
+    Deleted,
+}
+
+impl ConnectionStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::PendingHandshake => "PENDING_HANDSHAKE",
+            ConnectionStatus::Available => "AVAILABLE",
+            ConnectionStatus::Error => "ERROR",
+            ConnectionStatus::Deleted => "DELETED",
+        }
+    }
+}
+
+/// A connection to a source code provider.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    pub arn: String,
+    pub name: String,
+    pub provider: String,
+    pub status: ConnectionStatus,
+    pub created_at: u64,
+}
+
 /// The emulated account and region.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -244,6 +374,9 @@ pub(crate) struct State {
     pub vpc_connectors: Vec<VpcConnector>,
     pub observability: Vec<Observability>,
     pub observability_revisions: HashMap<String, u32>,
+    pub vpc_ingress: Vec<VpcIngress>,
+    pub custom_domains: Vec<CustomDomain>,
+    pub connections: Vec<Connection>,
     /// Tags by resource ARN, by key.
     pub tags: HashMap<String, BTreeMap<String, String>>,
 }
@@ -271,6 +404,9 @@ impl State {
             vpc_connectors: Vec::new(),
             observability: Vec::new(),
             observability_revisions: HashMap::new(),
+            vpc_ingress: Vec::new(),
+            custom_domains: Vec::new(),
+            connections: Vec::new(),
             tags: HashMap::new(),
         }
     }
@@ -348,6 +484,11 @@ impl Regions {
         self.by_region
             .entry(scope.region.clone())
             .or_insert_with(|| State::new(scope, seed, now))
+    }
+
+    /// Every region's state, by region name.
+    pub(crate) fn regions_mut(&mut self) -> impl Iterator<Item = (&String, &mut State)> {
+        self.by_region.iter_mut()
     }
 
     /// Every region's state.

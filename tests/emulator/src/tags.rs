@@ -1,5 +1,5 @@
-//! Tags of services, auto scaling configurations, VPC connectors and
-//! observability configurations: `TagResource`, `UntagResource`,
+//! Tags of services, auto scaling configurations, VPC connectors, VPC
+//! ingress connections, connections and observability configurations: `TagResource`, `UntagResource`,
 //! `ListTagsForResource`. A deleted or inactive resource cannot be tagged.
 
 use serde_json::{Value, json};
@@ -58,6 +58,12 @@ fn check_taggable(ctx: &Ctx<'_>, arn: &str) -> Result<(), ApiError> {
             .ok_or_else(not_found)?
             .deleted_at
             .is_some(),
+        Resource::VpcIngressConnection { .. } => {
+            crate::vpc_ingress::is_deleted(ctx.state, arn).ok_or_else(not_found)?
+        }
+        Resource::Connection { .. } => {
+            crate::connections::is_deleted(ctx.state, arn).ok_or_else(not_found)?
+        }
     };
     if deleted {
         return Err(ApiError::state(format!(

@@ -101,6 +101,11 @@ impl Violations {
         ));
     }
 
+    /// Records a violation of a constraint the model states in words.
+    pub(crate) fn constraint(&mut self, value: &str, member: &str, constraint: &str) {
+        self.push(Some(value), member, constraint);
+    }
+
     /// The member must be present.
     pub(crate) fn required<T>(&mut self, value: Option<&T>, member: &str) -> bool {
         if value.is_none() {

@@ -430,3 +430,236 @@ fn aws_cli_parses_configuration_resources() {
     ]);
     let _ = std::fs::remove_dir_all(&cli.home);
 }
+
+#[test]
+fn binary_rejects_a_route53_endpoint_that_is_not_plain_http() {
+    let out = Command::new(env!("CARGO_BIN_EXE_apprunner-emulator"))
+        .args([
+            "--port",
+            "0",
+            "--route53-endpoint",
+            "https://route53.amazonaws.com",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn aws_cli_parses_ingress_connections_custom_domains_and_connections() {
+    let aws = aws_cli();
+    let (emu, _) = start(&[
+        "--clock",
+        "virtual",
+        "--operation-duration-ms",
+        "30000",
+        "--domain-validation-ms",
+        "60000",
+    ]);
+    let home = std::env::temp_dir().join(format!("apprunner-emu-cli3-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let cli = Cli {
+        aws,
+        endpoint: format!("http://127.0.0.1:{}", emu.port),
+        home,
+    };
+    let created = cli.ok(&[
+        "create-service",
+        "--service-name",
+        "cli-private",
+        "--source-configuration",
+        SOURCE,
+        "--network-configuration",
+        r#"{"IngressConfiguration":{"IsPubliclyAccessible":false}}"#,
+    ]);
+    let svc = created["Service"]["ServiceArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    advance(emu.port, 30);
+
+    // VPC ingress connection: create, describe, list, update, delete.
+    let ingress = cli.ok(&[
+        "create-vpc-ingress-connection",
+        "--service-arn",
+        &svc,
+        "--vpc-ingress-connection-name",
+        "cli-ingress",
+        "--ingress-vpc-configuration",
+        "VpcId=vpc-0123456789abcdef0,VpcEndpointId=vpce-0123456789abcdef0",
+        "--tags",
+        "Key=team,Value=core",
+    ]);
+    let ingress_arn = ingress["VpcIngressConnection"]["VpcIngressConnectionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        ingress["VpcIngressConnection"]["Status"],
+        "PENDING_CREATION"
+    );
+    cli.fails(
+        &["delete-service", "--service-arn", &svc],
+        "InvalidStateException",
+    );
+    advance(emu.port, 30);
+    let described = cli.ok(&[
+        "describe-vpc-ingress-connection",
+        "--vpc-ingress-connection-arn",
+        &ingress_arn,
+    ]);
+    assert_eq!(described["VpcIngressConnection"]["Status"], "AVAILABLE");
+    assert_eq!(
+        described["VpcIngressConnection"]["AccountId"],
+        "123456789012"
+    );
+    let listed = cli.ok(&[
+        "list-vpc-ingress-connections",
+        "--filter",
+        &format!("ServiceArn={svc}"),
+    ]);
+    assert_eq!(
+        listed["VpcIngressConnectionSummaryList"][0]["VpcIngressConnectionArn"],
+        ingress_arn.as_str()
+    );
+    let tags = cli.ok(&["list-tags-for-resource", "--resource-arn", &ingress_arn]);
+    assert_eq!(tags["Tags"][0]["Key"], "team");
+    let updated = cli.ok(&[
+        "update-vpc-ingress-connection",
+        "--vpc-ingress-connection-arn",
+        &ingress_arn,
+        "--ingress-vpc-configuration",
+        "VpcId=vpc-0123456789abcdef0,VpcEndpointId=vpce-00000000000000001",
+    ]);
+    assert_eq!(updated["VpcIngressConnection"]["Status"], "PENDING_UPDATE");
+    advance(emu.port, 30);
+
+    // Custom domain: associate, describe (VpcDNSTargets has the ingress), validate, disassociate.
+    let associated = cli.ok(&[
+        "associate-custom-domain",
+        "--service-arn",
+        &svc,
+        "--domain-name",
+        "shop.example.com",
+    ]);
+    assert_eq!(associated["CustomDomain"]["Status"], "creating");
+    assert_eq!(
+        associated["CustomDomain"]["CertificateValidationRecords"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        associated["VpcDNSTargets"][0]["VpcIngressConnectionArn"],
+        ingress_arn.as_str()
+    );
+    cli.fails(
+        &[
+            "associate-custom-domain",
+            "--service-arn",
+            &svc,
+            "--domain-name",
+            "shop.example.com",
+        ],
+        "InvalidStateException",
+    );
+    advance(emu.port, 30);
+    let domains = cli.ok(&[
+        "describe-custom-domains",
+        "--service-arn",
+        &svc,
+        "--max-results",
+        "5",
+    ]);
+    assert_eq!(
+        domains["CustomDomains"][0]["Status"],
+        "pending_certificate_dns_validation"
+    );
+    advance(emu.port, 90);
+    let domains = cli.ok(&["describe-custom-domains", "--service-arn", &svc]);
+    assert_eq!(domains["CustomDomains"][0]["Status"], "active");
+    assert_eq!(
+        domains["CustomDomains"][0]["CertificateValidationRecords"][0]["Status"],
+        "SUCCESS"
+    );
+    let gone = cli.ok(&[
+        "disassociate-custom-domain",
+        "--service-arn",
+        &svc,
+        "--domain-name",
+        "shop.example.com",
+    ]);
+    assert_eq!(gone["CustomDomain"]["Status"], "deleting");
+    advance(emu.port, 30);
+    cli.fails(
+        &[
+            "disassociate-custom-domain",
+            "--service-arn",
+            &svc,
+            "--domain-name",
+            "shop.example.com",
+        ],
+        "ResourceNotFoundException",
+    );
+
+    let deleting = cli.ok(&[
+        "delete-vpc-ingress-connection",
+        "--vpc-ingress-connection-arn",
+        &ingress_arn,
+    ]);
+    assert_eq!(
+        deleting["VpcIngressConnection"]["Status"],
+        "PENDING_DELETION"
+    );
+    advance(emu.port, 30);
+    let deleted = cli.ok(&[
+        "describe-vpc-ingress-connection",
+        "--vpc-ingress-connection-arn",
+        &ingress_arn,
+    ]);
+    assert_eq!(deleted["VpcIngressConnection"]["Status"], "DELETED");
+    cli.ok(&["delete-service", "--service-arn", &svc]);
+
+    // Connection: create, list, handshake (admin), delete.
+    let conn = cli.ok(&[
+        "create-connection",
+        "--connection-name",
+        "cli-github",
+        "--provider-type",
+        "GITHUB",
+    ]);
+    let conn_arn = conn["Connection"]["ConnectionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(conn["Connection"]["Status"], "PENDING_HANDSHAKE");
+    cli.fails(
+        &[
+            "create-connection",
+            "--connection-name",
+            "cli-github",
+            "--provider-type",
+            "GITHUB",
+        ],
+        "InvalidRequestException",
+    );
+    let (status, body) = http(
+        emu.port,
+        "POST",
+        "/_emulator/connections/handshake",
+        r#"{"name":"cli-github","status":"AVAILABLE"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let listed = cli.ok(&["list-connections", "--connection-name", "cli-github"]);
+    assert_eq!(listed["ConnectionSummaryList"][0]["Status"], "AVAILABLE");
+    let deleted = cli.ok(&["delete-connection", "--connection-arn", &conn_arn]);
+    assert_eq!(deleted["Connection"]["Status"], "DELETED");
+    cli.fails(
+        &["delete-connection", "--connection-arn", &conn_arn],
+        "ResourceNotFoundException",
+    );
+    let listed = cli.ok(&["list-connections"]);
+    assert_eq!(listed["ConnectionSummaryList"], Value::Array(vec![]));
+    let _ = std::fs::remove_dir_all(&cli.home);
+}

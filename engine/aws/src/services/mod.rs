@@ -252,6 +252,28 @@ async fn with_iam_propagation<T, F: std::future::Future<Output = Result<T, ApiFa
     }
 }
 
+/// The connection a code service reads its repository through, if any.
+fn connection_of(attrs: &ServiceAttributes) -> Option<&str> {
+    attrs
+        .code
+        .as_ref()
+        .map(|c| c.connection.as_str())
+        .filter(|c| !c.is_empty())
+}
+
+/// App Runner's refusal of a connection that is not available, as the
+/// error [`crate::connections::check_usable`] gives; other errors as they are.
+fn connection_refusal(
+    error: ProviderError,
+    connection: Option<&str>,
+    operation: &str,
+    what: &str,
+) -> ProviderError {
+    connection
+        .and_then(|arn| crate::connections::refusal(&error, arn, operation, what))
+        .unwrap_or(error)
+}
+
 /// Creates a service and waits until it runs (and pauses it if asked).
 pub(crate) async fn create(
     ctx: &Ctx,
@@ -263,6 +285,10 @@ pub(crate) async fn create(
     let owned_tags = &tags::with_ownership(request.attributes, request.stack, request.address);
     let source = &source(attrs, "CreateService").map_err(|f| f.into_provider(&what))?;
     let encryption = &encryption(attrs, "CreateService").map_err(|f| f.into_provider(&what))?;
+    let connection = connection_of(attrs);
+    if let Some(arn) = connection {
+        crate::connections::check_usable(ctx, arn, "CreateService", &what).await?;
+    }
     let created = retry::create(
         &ctx.settings,
         &what,
@@ -290,7 +316,8 @@ pub(crate) async fn create(
         },
         || find_owned(ctx, request.stack, request.address, request.name),
     )
-    .await?;
+    .await
+    .map_err(|e| connection_refusal(e, connection, "CreateService", &what))?;
     let waiting = Waiting {
         verb: "creating",
         address: request.address,
@@ -478,6 +505,12 @@ pub(crate) async fn update(
         }
     }
     let (attrs, typed) = (&document, &typed);
+    // A connection still waiting for its handshake fails before anything.
+    if members.source
+        && let Some(arn) = connection_of(typed)
+    {
+        crate::connections::check_usable(ctx, arn, "UpdateService", &what).await?;
+    }
     let waiting = Waiting {
         verb: "updating",
         address: request.address,
@@ -531,7 +564,16 @@ pub(crate) async fn update(
                 };
             }
             Err(f) if f.class == Class::NotFound => return Err(not_found()),
-            Err(f) => return Err(f.into_provider(&what)),
+            Err(f) => {
+                let error = f.into_provider(&what);
+                let connection = connection_of(typed);
+                return Err(connection_refusal(
+                    error,
+                    connection,
+                    "UpdateService",
+                    &what,
+                ));
+            }
         }
     }
     if members.tags {

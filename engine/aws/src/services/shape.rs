@@ -274,13 +274,16 @@ pub(super) fn encryption(
 
 /// How a live auto scaling ARN reads back: the recorded text when it names
 /// the same configuration (`…/name` or `…/name/rev` prefixes), omitted when
-/// it is the default the service got because none was asked for.
+/// none was asked for. A service created without one gets the account's
+/// default at that moment, which need not be `DefaultConfiguration` (an
+/// account, or a stack's `default: true`, may set its own), so an
+/// unmanaged configuration is not compared at all: as Terraform's
+/// `Computed`, the stack only manages what it declares.
 fn auto_scaling_attr(live: &str, recorded: Option<&str>) -> Option<String> {
     match recorded {
         Some(r) if r == live || live.starts_with(&format!("{r}/")) => Some(r.to_owned()),
         Some(_) => Some(live.to_owned()),
-        None if live.contains("/DefaultConfiguration/") => None,
-        None => Some(live.to_owned()),
+        None => None,
     }
 }
 
@@ -762,6 +765,9 @@ mod tests {
         let default =
             "arn:aws:apprunner:us-east-1:1:autoscalingconfiguration/DefaultConfiguration/1/0001";
         assert_eq!(auto_scaling_attr(default, None), None);
+        // The account's own default, which a service without `autoscaling`
+        // got when it was created, is not a difference either.
+        assert_eq!(auto_scaling_attr(live, None), None);
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub struct AutoScalingAttributes {
     /// Concurrent requests per instance before scaling out.
     #[serde(deserialize_with = "number::int")]
     pub max_concurrency: i64,
+    /// Whether it is the account's default configuration while the stack
+    /// has it (changes in place; omitted when `false`, so records written
+    /// before the flag existed read the same).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
     /// Tags.
     pub tags: Tags,
     /// The physical name.
@@ -38,6 +43,7 @@ impl Default for AutoScalingAttributes {
             min_size: DEFAULT_MIN_SIZE,
             max_size: DEFAULT_MAX_SIZE,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            default: false,
             tags: Tags::new(),
             name: String::new(),
         }

@@ -13,10 +13,14 @@
 //! missing document reads as all defaults.
 
 mod autoscaling;
+mod connection;
+mod domain;
+mod observability;
 mod repository;
 mod role;
 mod service;
 mod vpc_connector;
+mod vpc_ingress;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +35,9 @@ use crate::values::{is_sealed, is_unknown};
 pub use autoscaling::{
     AutoScalingAttributes, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE,
 };
+pub use connection::{CONNECTION_AVAILABLE, CONNECTION_PENDING, ConnectionAttributes};
+pub use domain::{DOMAIN_ACTIVE, DOMAIN_PENDING_VALIDATION, DnsRecord, DomainAttributes};
+pub use observability::{ObservabilityAttributes, TRACING_AWSXRAY};
 pub use repository::{LifecycleAttributes, RepositoryAttributes, TagMutability};
 pub use role::{EMPTY_POLICY, RoleAttributes, RoleKind};
 pub use service::{
@@ -40,6 +47,7 @@ pub use service::{
     HealthCheckAttributes, HealthProtocol, Ingress, IpAddressType, ServiceAttributes, SourceType,
 };
 pub use vpc_connector::VpcConnectorAttributes;
+pub use vpc_ingress::VpcIngressAttributes;
 
 /// Tags of a resource (stack tags merged with its own).
 pub type Tags = BTreeMap<String, String>;
@@ -538,7 +546,13 @@ mod tests {
     #[test]
     fn example_documents_round_trip_exactly() {
         let mut count = 0;
-        for example in ["hello", "flask-lab", "private-api", "preview"] {
+        for example in [
+            "hello",
+            "flask-lab",
+            "private-api",
+            "preview",
+            "custom-domain",
+        ] {
             let path = format!(
                 "{}/../../examples/{example}/apprun.yaml",
                 env!("CARGO_MANIFEST_DIR")
@@ -564,6 +578,18 @@ mod tests {
                     }
                     Kind::AutoScaling => {
                         AutoScalingAttributes::from_value(&d.attributes).map(|a| a.to_value())
+                    }
+                    Kind::Observability => {
+                        ObservabilityAttributes::from_value(&d.attributes).map(|a| a.to_value())
+                    }
+                    Kind::Connection => {
+                        ConnectionAttributes::from_value(&d.attributes).map(|a| a.to_value())
+                    }
+                    Kind::Domain => {
+                        DomainAttributes::from_value(&d.attributes).map(|a| a.to_value())
+                    }
+                    Kind::VpcIngress => {
+                        VpcIngressAttributes::from_value(&d.attributes).map(|a| a.to_value())
                     }
                 };
                 assert_eq!(again.unwrap(), d.attributes, "{}", d.address);

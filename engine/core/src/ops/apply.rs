@@ -112,7 +112,26 @@ async fn apply_locked<P: Provider + 'static>(
     } else {
         Vec::new()
     };
+    if operation == Operation::Apply {
+        tell_actions_needed(journal.snapshot(), hooks);
+    }
     Ok(ApplyOutcome::Applied { report, outputs })
+}
+
+/// Tells what App Runner leaves to a person (a connection's handshake, a
+/// custom domain's DNS records), so an apply that ends with them says so.
+fn tell_actions_needed(state: &Snapshot, hooks: &dyn Hooks) {
+    let actions = super::attention::actions_needed(state);
+    if actions.is_empty() {
+        return;
+    }
+    hooks.notice("Action needed:");
+    for action in actions {
+        hooks.notice(&format!("  {}: {}", action.address, action.message));
+        for record in action.records {
+            hooks.notice(&format!("    {record}"));
+        }
+    }
 }
 
 /// Settles the operations an interrupted run left pending, telling each.

@@ -48,6 +48,42 @@ pub enum OpError {
         /// The address.
         address: String,
     },
+    /// `deploy` or `logs` of an address that is not a service of the stack.
+    #[error("`{address}` is not a service of this stack")]
+    #[diagnostic(
+        code(cli::not_a_service),
+        help("{command} works on services: name one as `services.NAME` ({declared})")
+    )]
+    NotAService {
+        /// The address.
+        address: String,
+        /// The command.
+        command: String,
+        /// The services the stack declares, or that it declares none.
+        declared: String,
+    },
+    /// `deploy`, `logs` or `status` of a service the state does not hold.
+    #[error("`{address}` has not been applied yet")]
+    #[diagnostic(
+        code(cli::not_applied),
+        help("run `apprun apply` first: it creates the service and deploys it")
+    )]
+    NotApplied {
+        /// The address.
+        address: String,
+    },
+    /// `deploy` of a service whose stack differs from what was applied.
+    #[error("`{address}` has changes that are not applied yet: {changes}")]
+    #[diagnostic(
+        code(cli::unapplied_changes),
+        help("run `apprun apply`, which deploys them; `deploy` redeploys what was applied")
+    )]
+    UnappliedChanges {
+        /// The address.
+        address: String,
+        /// What differs, in a few words.
+        changes: String,
+    },
     /// `import` of an address the stack does not declare.
     #[error("importing `{address}`, which the stack does not declare, is not available")]
     #[diagnostic(

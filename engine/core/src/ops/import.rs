@@ -4,11 +4,15 @@
 use std::sync::Arc;
 
 use apprun_schema::Address;
+use apprun_state::Snapshot;
+use serde_json::Value;
 
 use super::{Hooks, OpError, Workspace};
 use crate::desired::desired;
+use crate::plan::resolve_references;
 use crate::provider::{Provider, ProviderError};
 use crate::record::recorded;
+use crate::values::is_unknown;
 
 /// What an import recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,36 @@ pub struct Imported {
     pub id: String,
     /// The physical id recorded (the form `create` records).
     pub physical_id: String,
+}
+
+/// What the read of an imported resource is given as its record: what the
+/// stack declares, references resolved from the state, so a provider
+/// reports a value the API shows in another form (an auto scaling
+/// configuration named by `…/name`, one a service got as the account's
+/// default) as the stack writes it. `null` while a reference is not known
+/// yet (what it refers to is not in the state): the provider then reports
+/// what it sees.
+fn read_hint(resource: &crate::desired::DesiredResource, state: &Snapshot) -> Value {
+    let known = state
+        .resources
+        .iter()
+        .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
+        .collect();
+    let hint = resolve_references(&resource.attributes, &known);
+    if contains_unknown(&hint) {
+        Value::Null
+    } else {
+        hint
+    }
+}
+
+fn contains_unknown(value: &Value) -> bool {
+    is_unknown(value)
+        || match value {
+            Value::Object(map) => map.values().any(contains_unknown),
+            Value::Array(items) => items.iter().any(contains_unknown),
+            _ => false,
+        }
 }
 
 /// Imports the resource `id` as `address` under the state lock. Refused
@@ -48,8 +82,9 @@ pub async fn import<P: Provider + 'static>(
         });
     }
     provider.preflight().await?;
+    let hint = read_hint(&resource, journal.snapshot());
     let observed = provider
-        .read(parsed.kind, id, &serde_json::Value::Null)
+        .read(parsed.kind, id, &hint)
         .await?
         .ok_or_else(|| ProviderError::NotFound {
             what: id.to_string(),
@@ -64,6 +99,22 @@ pub async fn import<P: Provider + 'static>(
             &snapshot.digest_key,
         );
         snapshot.upsert(record);
+        // What the stack says depends on the imported resource records it
+        // again (`state rm` took it out of their lists), so destroy deletes
+        // them before it.
+        for dependent in desired(ws.stack)
+            .into_iter()
+            .filter(|d| d.dependencies.contains(&parsed))
+        {
+            let name = dependent.address.to_string();
+            if let Some(mut other) = snapshot.resource(&name).cloned()
+                && !other.dependencies.contains(&address.to_string())
+            {
+                other.dependencies.push(address.to_string());
+                other.dependencies.sort();
+                snapshot.upsert(other);
+            }
+        }
     })?;
     Ok(Imported {
         address: address.to_string(),

@@ -8,14 +8,18 @@
 //! progress) reaches an operation through [`Hooks`] and a stop signal.
 
 pub mod apply;
+pub mod attention;
+pub mod deploy;
 pub mod destroy;
 pub mod drift;
 pub mod import;
+pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod read;
 pub mod refresh;
 pub mod state;
+pub mod status;
 
 mod error;
 mod offline;

@@ -2,10 +2,12 @@
 //! few at a time. Shared by plan and apply (refresh), drift and refresh.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use apprun_schema::Address;
 use apprun_state::Snapshot;
+use serde_json::Value;
 
 use super::OpError;
 use crate::drift::{ReadResult, seal_observed};
@@ -22,6 +24,36 @@ pub async fn read_all<P: Provider + 'static>(
     provider: Arc<P>,
     state: &Snapshot,
 ) -> Result<Vec<(String, ReadResult)>, OpError> {
+    each_recorded(
+        provider,
+        state,
+        |provider, address, id, attributes| async move {
+            let result = match provider.read(address.kind, &id, &attributes).await {
+                Ok(Some(observed)) => ReadResult::Present(observed),
+                Ok(None) => ReadResult::Absent,
+                Err(error) => ReadResult::Error(error.to_string()),
+            };
+            (address.to_string(), result)
+        },
+    )
+    .await
+}
+
+/// Runs `each` (given the provider, the address, the physical id and the
+/// recorded attributes) for every recorded resource, [`READ_CONCURRENCY`]
+/// at a time, after checking the target's prerequisites once (when there
+/// is anything to read). The results are in no particular order.
+pub(super) async fn each_recorded<P, T, F, Fut>(
+    provider: Arc<P>,
+    state: &Snapshot,
+    each: F,
+) -> Result<Vec<T>, OpError>
+where
+    P: Provider + 'static,
+    T: Send + 'static,
+    F: Fn(Arc<P>, Address, String, Value) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
     if !state.resources.is_empty() {
         provider.preflight().await?;
     }
@@ -31,24 +63,22 @@ pub async fn read_all<P: Provider + 'static>(
         let Some(address) = Address::parse(&resource.address) else {
             continue;
         };
-        let provider = provider.clone();
         let limit = limit.clone();
-        let id = resource.physical_id.clone().unwrap_or_default();
-        let attributes = resource.attributes.clone();
+        let work = each(
+            provider.clone(),
+            address,
+            resource.physical_id.clone().unwrap_or_default(),
+            resource.attributes.clone(),
+        );
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let result = match provider.read(address.kind, &id, &attributes).await {
-                Ok(Some(observed)) => ReadResult::Present(observed),
-                Ok(None) => ReadResult::Absent,
-                Err(error) => ReadResult::Error(error.to_string()),
-            };
-            (address.to_string(), result)
+            work.await
         });
     }
     let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok(pair) = joined {
-            out.push(pair);
+        if let Ok(result) = joined {
+            out.push(result);
         }
     }
     Ok(out)

@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod outputs;
 pub mod refresh;
 pub mod report;
+pub mod status;
 pub mod text;
 
 use serde_json::Value;

@@ -3,8 +3,9 @@
 //!
 //! Format: `arn:apprun:docker:local:000000000000:<type>/<stack>/<key>` where
 //! `<type>` is `repository`, `role`, `vpcconnector`,
-//! `autoscalingconfiguration` or `service` and `<key>` is the resource's key
-//! in its stack section (the last part of its address). Auto scaling
+//! `autoscalingconfiguration`, `observabilityconfiguration`, `connection`,
+//! `service`, `customdomain` or `vpcingressconnection` and `<key>` is the
+//! resource's key in its stack section (the last part of its address). Auto scaling
 //! configurations add `/<revision>`: the first 12 hex digits of a SHA-256
 //! over `min_size/max_size/max_concurrency`, so that new values get a new ARN
 //! (App Runner gives each revision its own ARN too).
@@ -25,7 +26,11 @@ pub fn resource_type(kind: Kind) -> &'static str {
         Kind::Role => "role",
         Kind::VpcConnector => "vpcconnector",
         Kind::AutoScaling => "autoscalingconfiguration",
+        Kind::Observability => "observabilityconfiguration",
+        Kind::Connection => "connection",
         Kind::Service => "service",
+        Kind::Domain => "customdomain",
+        Kind::VpcIngress => "vpcingressconnection",
     }
 }
 

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use apprun_engine::attributes::{
-    AutoScalingAttributes, HealthProtocol as AttrProtocol, RepositoryAttributes, RoleAttributes,
-    ServiceAttributes, VpcConnectorAttributes,
+    AutoScalingAttributes, ConnectionAttributes, DomainAttributes, HealthProtocol as AttrProtocol,
+    ObservabilityAttributes, RepositoryAttributes, RoleAttributes, ServiceAttributes,
+    VpcConnectorAttributes, VpcIngressAttributes,
 };
 use apprun_engine::provider::{ProviderError, ResourceRequest};
 use apprun_schema::{Address, Kind};
@@ -44,7 +45,12 @@ pub(crate) fn recorded_name(kind: Kind, attrs: &Value) -> Option<String> {
         Kind::Role => RoleAttributes::from_value(attrs).ok()?.name,
         Kind::VpcConnector => VpcConnectorAttributes::from_value(attrs).ok()?.name,
         Kind::AutoScaling => AutoScalingAttributes::from_value(attrs).ok()?.name,
+        Kind::Observability => ObservabilityAttributes::from_value(attrs).ok()?.name,
+        Kind::Connection => ConnectionAttributes::from_value(attrs).ok()?.name,
         Kind::Service => ServiceAttributes::from_value(attrs).ok()?.name,
+        // A custom domain is named by its host name.
+        Kind::Domain => DomainAttributes::from_value(attrs).ok()?.domain,
+        Kind::VpcIngress => VpcIngressAttributes::from_value(attrs).ok()?.name,
     };
     Some(name).filter(|n| !n.is_empty())
 }
@@ -149,6 +155,28 @@ pub(crate) fn rewrite_urls(value: &str, urls: &BTreeMap<String, String>) -> Stri
     out
 }
 
+/// The health check of a service's document.
+pub(crate) fn health_spec(
+    address: &Address,
+    attrs: &ServiceAttributes,
+) -> Result<HealthSpec, ProviderError> {
+    let check = &attrs.health_check;
+    // Zero or less means at least one (second, check).
+    let seconds = |value: i64| Duration::from_secs(value.max(1).unsigned_abs());
+    let count = |key: &str, value: i64| u32_of(address, key, value.max(1).unsigned_abs());
+    Ok(HealthSpec {
+        protocol: match check.protocol {
+            AttrProtocol::Http => HealthProtocol::Http,
+            AttrProtocol::Tcp => HealthProtocol::Tcp,
+        },
+        path: check.path().to_string(),
+        interval: seconds(check.interval),
+        timeout: seconds(check.timeout),
+        healthy_threshold: count("healthy_threshold", check.healthy_threshold)?,
+        unhealthy_threshold: count("unhealthy_threshold", check.unhealthy_threshold)?,
+    })
+}
+
 /// Builds the [`ServiceSpec`] of a service request whose document is
 /// `attrs`. `secrets` are resolved already; `base_dir` is the stack file's
 /// directory; `urls` maps the URLs of services as people see them to the
@@ -219,21 +247,7 @@ pub(crate) fn service_spec(
     spec.secrets = secrets;
     spec.cpu_units = attrs.cpu.0;
     spec.memory_mb = attrs.memory.0;
-    let check = &attrs.health_check;
-    // Zero or less means at least one (second, check).
-    let seconds = |value: i64| Duration::from_secs(value.max(1).unsigned_abs());
-    let count = |key: &str, value: i64| u32_of(address, key, value.max(1).unsigned_abs());
-    spec.health = HealthSpec {
-        protocol: match check.protocol {
-            AttrProtocol::Http => HealthProtocol::Http,
-            AttrProtocol::Tcp => HealthProtocol::Tcp,
-        },
-        path: check.path().to_string(),
-        interval: seconds(check.interval),
-        timeout: seconds(check.timeout),
-        healthy_threshold: count("healthy_threshold", check.healthy_threshold)?,
-        unhealthy_threshold: count("unhealthy_threshold", check.unhealthy_threshold)?,
-    };
+    spec.health = health_spec(address, attrs)?;
     if let Some(asc) = attrs.autoscaling.as_deref() {
         let Some((dep, outputs)) = dependency_with_arn(request, Kind::AutoScaling, asc) else {
             return Err(invalid(

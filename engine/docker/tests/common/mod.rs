@@ -2,9 +2,16 @@
 //! test with a drop guard that destroys it, and a tiny HTTP client.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apprun_docker::{DockerEngine, HealthProtocol, HealthSpec, ImageSource, ServiceSpec};
+use apprun_docker::{
+    DockerEngine, DockerProvider, HealthProtocol, HealthSpec, ImageSource, ServiceSpec,
+};
+use apprun_engine::provider::{Progress, ResourceRequest};
+use apprun_schema::Address;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "../../../../tests/shared/image_tags.rs"]
@@ -104,11 +111,18 @@ pub fn echo_spec(stack: &str, address: &str, message: &str) -> ServiceSpec {
 
 /// GET `path` on 127.0.0.1:`port`; returns (status, body).
 pub async fn get(port: u16, path: &str) -> Result<(u16, String), String> {
+    get_host(port, path, "127.0.0.1").await
+}
+
+/// GET `path` on 127.0.0.1:`port` with header `Host: <host>` (what
+/// `curl -H 'Host: <host>' http://127.0.0.1:<port><path>` sends); returns
+/// (status, body).
+pub async fn get_host(port: u16, path: &str, host: &str) -> Result<(u16, String), String> {
     let fut = async {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .map_err(|e| e.to_string())?;
-        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         s.write_all(req.as_bytes())
             .await
             .map_err(|e| e.to_string())?;
@@ -146,4 +160,47 @@ pub async fn raw_docker() -> bollard::Docker {
         .negotiate_version()
         .await
         .unwrap()
+}
+
+/// The outputs of a request's dependencies, by address.
+pub type Deps = BTreeMap<Address, BTreeMap<String, Value>>;
+
+/// A provider on the engine with the crate's folder as base and a short
+/// deploy timeout, or skip (see [`engine_or_skip`]).
+pub async fn provider_or_skip(test: &str) -> Option<DockerProvider> {
+    let engine = engine_or_skip(test).await?;
+    Some(
+        DockerProvider::new(engine, env!("CARGO_MANIFEST_DIR"))
+            .with_deploy_timeout(Duration::from_secs(30)),
+    )
+}
+
+/// A progress sink that keeps every line.
+pub fn sink() -> (Progress, Arc<Mutex<Vec<String>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let keep = lines.clone();
+    let progress: Progress = Arc::new(move |address: &Address, line: &str| {
+        keep.lock().unwrap().push(format!("{address}: {line}"));
+    });
+    (progress, lines)
+}
+
+/// A request for `address` whose create reports nowhere.
+pub fn request<'a>(
+    stack: &'a str,
+    address: &'a Address,
+    name: &'a str,
+    attributes: &'a Value,
+    dependencies: &'a Deps,
+    progress: &Progress,
+) -> ResourceRequest<'a> {
+    ResourceRequest {
+        stack,
+        address,
+        name,
+        attributes,
+        dependencies,
+        progress: progress.clone(),
+        created: apprun_engine::provider::Created::ignore(),
+    }
 }

@@ -6,8 +6,12 @@
 mod common;
 
 mod autoscaling;
+mod connections;
+mod custom_domains;
+mod in_use;
 mod observability_tags;
 mod regions;
 mod services;
 mod vpc_connectors;
+mod vpc_ingress;
 mod wire;

@@ -116,6 +116,24 @@ async fn observability_configuration_lifecycle() {
         .into_service_error();
     assert!(e.is_invalid_request_exception());
 
+    // In use by a service: refused until the service is gone.
+    let e = c
+        .delete_observability_configuration()
+        .observability_configuration_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_invalid_request_exception(), "{e:?}");
+    emu.admin().advance(OP);
+    let svc_arn = svc.service().unwrap().service_arn().to_owned();
+    c.delete_service()
+        .service_arn(&svc_arn)
+        .send()
+        .await
+        .unwrap();
+    emu.admin().advance(OP);
+
     let deleted = c
         .delete_observability_configuration()
         .observability_configuration_arn(&arn)

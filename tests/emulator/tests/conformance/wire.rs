@@ -224,12 +224,52 @@ async fn protocol_errors_are_4xx_with_a_type() {
         (status, body["__type"].as_str()),
         (400, Some("SerializationException"))
     );
-    // A real operation the emulator does not model is a 4xx, never a retried 5xx.
-    let (status, body) = raw(&emu, "AppRunner.ListConnections", "{}").await;
-    assert_eq!(
-        (status, body["__type"].as_str()),
-        (400, Some("InvalidRequestException"))
-    );
+    // Every operation of the model is implemented: an empty body is a
+    // 200 or a modelled 4xx, never "not implemented" and never a 5xx.
+    for op in [
+        "AssociateCustomDomain",
+        "CreateAutoScalingConfiguration",
+        "CreateConnection",
+        "CreateObservabilityConfiguration",
+        "CreateService",
+        "CreateVpcConnector",
+        "CreateVpcIngressConnection",
+        "DeleteAutoScalingConfiguration",
+        "DeleteConnection",
+        "DeleteObservabilityConfiguration",
+        "DeleteService",
+        "DeleteVpcConnector",
+        "DeleteVpcIngressConnection",
+        "DescribeAutoScalingConfiguration",
+        "DescribeCustomDomains",
+        "DescribeObservabilityConfiguration",
+        "DescribeService",
+        "DescribeVpcConnector",
+        "DescribeVpcIngressConnection",
+        "DisassociateCustomDomain",
+        "ListAutoScalingConfigurations",
+        "ListConnections",
+        "ListObservabilityConfigurations",
+        "ListOperations",
+        "ListServices",
+        "ListServicesForAutoScalingConfiguration",
+        "ListTagsForResource",
+        "ListVpcConnectors",
+        "ListVpcIngressConnections",
+        "PauseService",
+        "ResumeService",
+        "StartDeployment",
+        "TagResource",
+        "UntagResource",
+        "UpdateDefaultAutoScalingConfiguration",
+        "UpdateService",
+        "UpdateVpcIngressConnection",
+    ] {
+        let (status, body) = raw(&emu, &format!("AppRunner.{op}"), "{}").await;
+        assert!(status == 200 || status == 400, "{op}: {status} {body}");
+        let message = body["Message"].as_str().unwrap_or_default();
+        assert!(!message.contains("does not implement"), "{op}: {message}");
+    }
     // Wrong member types are serialization errors that do not echo the value.
     let (status, body) = raw(&emu, "AppRunner.CreateService", r#"{"ServiceName":"typed","SourceConfiguration":{"ImageRepository":{"ImageIdentifier":"x","ImageRepositoryType":"ECR_PUBLIC","ImageConfiguration":{"RuntimeEnvironmentVariables":{"K":42}}}}}"#).await;
     assert_eq!(
@@ -437,4 +477,88 @@ async fn malformed_bodies_get_4xx_for_every_operation_and_never_crash_the_server
     }
     let (status, _) = raw(&emu, "AppRunner.ListServices", "{}").await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn ingress_domain_and_connection_answers_carry_every_required_member() {
+    let emu = emulator().await;
+    let private = r#"{"ServiceName":"private-wire","SourceConfiguration":{"ImageRepository":{"ImageIdentifier":"public.ecr.aws/nginx/nginx:latest","ImageRepositoryType":"ECR_PUBLIC"}},"NetworkConfiguration":{"IngressConfiguration":{"IsPubliclyAccessible":false}}}"#;
+    let (status, body) = raw(&emu, "AppRunner.CreateService", private).await;
+    assert_eq!(status, 200, "{body}");
+    let svc = body["Service"]["ServiceArn"].as_str().unwrap().to_owned();
+    emu.admin().advance(OP);
+
+    let request = json!({"ServiceArn": svc, "VpcIngressConnectionName": "wire-in",
+        "IngressVpcConfiguration": {"VpcId": "vpc-0123456789abcdef0", "VpcEndpointId": "vpce-0123456789abcdef0"}});
+    let (status, body) = raw(
+        &emu,
+        "AppRunner.CreateVpcIngressConnection",
+        &request.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_members(
+        "VpcIngressConnection",
+        &body["VpcIngressConnection"],
+        &[
+            "VpcIngressConnectionArn",
+            "VpcIngressConnectionName",
+            "ServiceArn",
+            "Status",
+            "AccountId",
+            "DomainName",
+            "IngressVpcConfiguration",
+            "CreatedAt",
+        ],
+    );
+    let (_, body) = raw(&emu, "AppRunner.ListVpcIngressConnections", "{}").await;
+    assert_members(
+        "ListVpcIngressConnectionsResponse",
+        &body,
+        &["VpcIngressConnectionSummaryList"],
+    );
+
+    let request = json!({"ServiceArn": svc, "DomainName": "wire.example.com"});
+    let (status, body) = raw(
+        &emu,
+        "AppRunner.AssociateCustomDomain",
+        &request.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let required = ["DNSTarget", "ServiceArn", "CustomDomain", "VpcDNSTargets"];
+    assert_members("AssociateCustomDomainResponse", &body, &required);
+    let domain = ["DomainName", "EnableWWWSubdomain", "Status"];
+    assert_members("CustomDomain", &body["CustomDomain"], &domain);
+    assert_eq!(body["CustomDomain"]["Status"], "creating");
+    let request = json!({"ServiceArn": svc});
+    let (_, body) = raw(
+        &emu,
+        "AppRunner.DescribeCustomDomains",
+        &request.to_string(),
+    )
+    .await;
+    let required = ["DNSTarget", "ServiceArn", "CustomDomains", "VpcDNSTargets"];
+    assert_members("DescribeCustomDomainsResponse", &body, &required);
+
+    let (status, body) = raw(
+        &emu,
+        "AppRunner.CreateConnection",
+        r#"{"ConnectionName":"wire-conn","ProviderType":"GITHUB"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_members(
+        "Connection",
+        &body["Connection"],
+        &[
+            "ConnectionName",
+            "ConnectionArn",
+            "ProviderType",
+            "Status",
+            "CreatedAt",
+        ],
+    );
+    let (_, body) = raw(&emu, "AppRunner.ListConnections", "{}").await;
+    assert_members("ListConnectionsResponse", &body, &["ConnectionSummaryList"]);
 }
