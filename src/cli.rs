@@ -22,7 +22,7 @@ pub struct Cli {
     pub secrets_file: Option<PathBuf>,
 
     /// AWS target: at most N requests per second to each AWS service, retries
-    /// included; `apprunner=N` (also iam, ec2, ecr) limits one service, and
+    /// included; `apprunner=N` (also iam, ec2, ecr, route53, logs) limits one service, and
     /// `5,apprunner=19` combines both. Default: no client-side limit.
     #[arg(
         long,

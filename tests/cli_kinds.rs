@@ -329,6 +329,30 @@ fn every_kind_applies_changes_drifts_and_destroys() {
         0,
     );
 
+    // `status` tells each kind's App Runner status.
+    let status = w.run_ok(&["status", "--target", "aws", "apprun.yaml"], 0);
+    let shown = String::from_utf8(status.stdout).unwrap();
+    let line = |address: &str| {
+        shown
+            .lines()
+            .find(|l| l.trim_start().starts_with(address))
+            .unwrap_or_else(|| panic!("no {address} in {shown}"))
+            .to_owned()
+    };
+    assert!(
+        line("vpc_ingress.api-in").contains("AVAILABLE  domain_name "),
+        "{shown}"
+    );
+    assert!(
+        line("connections.gh").contains("PENDING_HANDSHAKE"),
+        "{shown}"
+    );
+    assert!(line("domains.shop").contains("active"), "{shown}");
+    assert!(
+        line("domains.docs").contains("pending_certificate_dns_validation"),
+        "{shown}"
+    );
+
     // Someone moves the default back behind apprun's back: drift says so,
     // and apply takes it back in place.
     aws(

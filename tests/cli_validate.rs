@@ -160,7 +160,7 @@ fn max_rps_takes_one_rate_or_per_service_rates_and_names_what_is_wrong() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "`s3` is not a service apprun calls (apprunner, iam, ec2, ecr)",
+            "`s3` is not a service apprun calls (apprunner, iam, ec2, ecr, route53, logs)",
         ));
     apprun()
         .env("APPRUN_MAX_RPS", "0")

@@ -293,6 +293,36 @@ pub(crate) async fn connection_status(
     }))
 }
 
+/// The live status of VPC ingress connection `arn` (healthy when
+/// `AVAILABLE`), with its private `domain_name`.
+pub(crate) async fn vpc_ingress_status(
+    ctx: &Ctx,
+    arn: &str,
+) -> Result<Option<LiveStatus>, ProviderError> {
+    let what = format!("VPC ingress connection {arn}");
+    let Some(connection) = crate::vpc_ingress::describe(ctx, arn)
+        .await
+        .map_err(|f| f.into_provider(&what))?
+    else {
+        return Ok(None);
+    };
+    let status = connection
+        .status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    let details = connection
+        .domain_name()
+        .filter(|d| !d.is_empty())
+        .map(|d| BTreeMap::from([("domain_name".to_owned(), d.to_owned())]))
+        .unwrap_or_default();
+    Ok(Some(LiveStatus {
+        healthy: status == "AVAILABLE",
+        status,
+        details,
+        ..LiveStatus::default()
+    }))
+}
+
 /// The live status of custom domain `id` (App Runner's lower-case status;
 /// healthy when `active`), with its `dns_target`, from its read.
 pub(crate) async fn domain_status(

@@ -148,8 +148,8 @@ impl Provider for AwsProvider {
             .clone()
     }
 
-    /// Services: `DescribeService` and their last operations; connections
-    /// and custom domains: the status their reads report. Other kinds: what
+    /// Services: `DescribeService` and their last operations; connections,
+    /// custom domains and VPC ingress connections: their App Runner status. Other kinds: what
     /// a read tells (the trait's default).
     async fn status(
         &self,
@@ -162,6 +162,7 @@ impl Provider for AwsProvider {
             Kind::Service => crate::day2::service_status(ctx, physical_id).await,
             Kind::Connection => crate::day2::connection_status(ctx, physical_id).await,
             Kind::Domain => crate::day2::domain_status(ctx, physical_id, recorded).await,
+            Kind::VpcIngress => crate::day2::vpc_ingress_status(ctx, physical_id).await,
             _ => Ok(crate::day2::from_read(
                 self.read(kind, physical_id, recorded).await?,
             )),

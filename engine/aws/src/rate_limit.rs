@@ -31,6 +31,10 @@ pub struct RateLimits {
     pub ec2: Option<f64>,
     /// ECR's own rate.
     pub ecr: Option<f64>,
+    /// Route 53's own rate (custom domain records).
+    pub route53: Option<f64>,
+    /// CloudWatch Logs' own rate (`apprun logs`).
+    pub logs: Option<f64>,
 }
 
 /// A `--max-rps` value that does not parse.
@@ -40,7 +44,7 @@ pub enum RateLimitsError {
     #[error("`{0}` is not a positive number of requests per second")]
     NotARate(String),
     /// A service apprun does not call.
-    #[error("`{0}` is not a service apprun calls (apprunner, iam, ec2, ecr)")]
+    #[error("`{0}` is not a service apprun calls (apprunner, iam, ec2, ecr, route53, logs)")]
     UnknownService(String),
 }
 
@@ -53,13 +57,16 @@ impl RateLimits {
         }
     }
 
-    /// The rate of `service` (`apprunner`, `iam`, `ec2`, `ecr`), if any.
+    /// The rate of `service` (`apprunner`, `iam`, `ec2`, `ecr`, `route53`,
+    /// `logs`), if any.
     pub fn of(&self, service: &str) -> Option<f64> {
         let own = match service {
             "apprunner" => self.apprunner,
             "iam" => self.iam,
             "ec2" => self.ec2,
             "ecr" => self.ecr,
+            "route53" => self.route53,
+            "logs" => self.logs,
             _ => None,
         };
         own.or(self.default)
@@ -86,6 +93,8 @@ impl std::str::FromStr for RateLimits {
                         "iam" => &mut limits.iam,
                         "ec2" => &mut limits.ec2,
                         "ecr" => &mut limits.ecr,
+                        "route53" => &mut limits.route53,
+                        "logs" => &mut limits.logs,
                         _ => {
                             return Err(RateLimitsError::UnknownService(service.trim().to_owned()));
                         }
@@ -211,6 +220,10 @@ mod tests {
         let mixed: RateLimits = "5,apprunner=19".parse().unwrap();
         assert_eq!(mixed.of("apprunner"), Some(19.0));
         assert_eq!(mixed.of("ec2"), Some(5.0));
+        let newer: RateLimits = "2,route53=1,logs=10".parse().unwrap();
+        assert_eq!(newer.of("route53"), Some(1.0));
+        assert_eq!(newer.of("logs"), Some(10.0));
+        assert_eq!(newer.of("apprunner"), Some(2.0));
     }
 
     #[test]

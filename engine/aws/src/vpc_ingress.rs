@@ -44,7 +44,10 @@ fn address_of(arn: &str) -> Address {
 }
 
 /// The connection `arn`; `None` when it is gone or `DELETED`.
-async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<VpcIngressConnection>, ApiFailure> {
+pub(crate) async fn describe(
+    ctx: &Ctx,
+    arn: &str,
+) -> Result<Option<VpcIngressConnection>, ApiFailure> {
     Ok(retry::read(&ctx.settings, || async move {
         ctx.clients
             .apprunner
