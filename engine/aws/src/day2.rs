@@ -32,24 +32,6 @@ fn service_address(arn: &str) -> Address {
     Address::new(Kind::Service, crate::attrs::arn_name(arn, "service"))
 }
 
-/// The service `arn` in any state but `DELETED`; `None` when it is gone.
-async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<Service>, ApiFailure> {
-    let out = retry::read(&ctx.settings, || async move {
-        ctx.clients
-            .apprunner
-            .describe_service()
-            .service_arn(arn)
-            .send()
-            .await
-            .classify("DescribeService")
-    })
-    .await;
-    Ok(out
-        .found()?
-        .and_then(|o| o.service)
-        .filter(|s| s.status != ServiceStatus::Deleted))
-}
-
 /// The newest operations of service `arn` (one page of `ListOperations`,
 /// which lists newest first); `None` when the service is gone.
 async fn recent_operations(
@@ -141,7 +123,7 @@ pub(crate) async fn deploy(
                     })?;
                 // The deployment succeeded: a digest is a detail, so a
                 // failed read of it is not the deployment's failure.
-                let image_digest = describe(ctx, arn)
+                let image_digest = crate::services::describe(ctx, arn)
                     .await
                     .ok()
                     .flatten()
@@ -251,7 +233,7 @@ pub(crate) async fn service_status(
     arn: &str,
 ) -> Result<Option<LiveStatus>, ProviderError> {
     let what = service_address(arn).to_string();
-    let Some(service) = describe(ctx, arn)
+    let Some(service) = crate::services::describe(ctx, arn)
         .await
         .map_err(|f| f.into_provider(&what))?
     else {

@@ -238,7 +238,17 @@ pub fn stack_digest(text: &str, stack: &Stack) -> String {
 }
 
 /// The outputs a resource will have after apply, where known now.
-type KnownOutputs = BTreeMap<Address, Option<BTreeMap<String, Value>>>;
+pub type KnownOutputs = BTreeMap<Address, Option<BTreeMap<String, Value>>>;
+
+/// The outputs of every resource `snapshot` records, as references resolve
+/// against them.
+pub fn recorded_known_outputs(snapshot: &Snapshot) -> KnownOutputs {
+    snapshot
+        .resources
+        .iter()
+        .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
+        .collect()
+}
 
 /// Replaces `${KIND.NAME.ATTR}` in every string of `value` with the
 /// referenced output, or the whole string with the unknown marker when the

@@ -25,6 +25,16 @@ pub fn is_unknown(value: &Value) -> bool {
     matches!(value, Value::Object(map) if map.len() == 1 && map.contains_key(UNKNOWN))
 }
 
+/// Whether `value` is, or holds anywhere inside it, the unknown marker.
+pub fn contains_unknown(value: &Value) -> bool {
+    is_unknown(value)
+        || match value {
+            Value::Object(map) => map.values().any(contains_unknown),
+            Value::Array(items) => items.iter().any(contains_unknown),
+            _ => false,
+        }
+}
+
 /// Whether `value` is a sealed secret.
 pub fn is_sealed(value: &Value) -> bool {
     matches!(value, Value::Object(map) if map.len() == 1 && map.contains_key(SENSITIVE))

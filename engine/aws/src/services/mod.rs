@@ -96,7 +96,7 @@ fn address_of(arn: &str) -> Address {
 }
 
 /// The service `arn`; `None` when it is gone (or deleted).
-async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<Service>, ApiFailure> {
+pub(crate) async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<Service>, ApiFailure> {
     let out = retry::read(&ctx.settings, || async move {
         ctx.clients
             .apprunner
@@ -110,30 +110,6 @@ async fn describe(ctx: &Ctx, arn: &str) -> Result<Option<Service>, ApiFailure> {
     Ok(out
         .found()?
         .and_then(|o| o.service.filter(|s| s.status != ServiceStatus::Deleted)))
-}
-
-/// The ARN of the account's default auto scaling configuration.
-async fn default_auto_scaling(ctx: &Ctx) -> Result<Option<String>, ApiFailure> {
-    let mut pages = Pages::new(&ctx.settings, "ListAutoScalingConfigurations", |token| {
-        paginator!(
-            ctx.clients
-                .apprunner
-                .list_auto_scaling_configurations()
-                .max_results(100)
-                .set_next_token(token)
-        )
-    });
-    while let Some(page) = pages.next().await? {
-        if let Some(arn) = page
-            .auto_scaling_configuration_summary_list()
-            .iter()
-            .find(|s| s.is_default() == Some(true))
-            .and_then(|s| s.auto_scaling_configuration_arn())
-        {
-            return Ok(Some(arn.to_owned()));
-        }
-    }
-    Ok(None)
 }
 
 /// `describe` of a service just created: not found is retried for
@@ -493,7 +469,7 @@ pub(crate) async fn update(
     // Removing the auto scaling reference cannot be sent as "none": the
     // service goes back to the account's default configuration.
     if members.auto_scaling && typed.autoscaling.is_none() {
-        match default_auto_scaling(ctx)
+        match crate::default_autoscaling::current(ctx)
             .await
             .map_err(|f| f.into_provider(&what))?
         {

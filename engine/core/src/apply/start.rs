@@ -14,12 +14,9 @@ use super::job::{Deposed, Job, TaskError};
 use super::journal::JournalClient;
 use super::schedule::{Node, Step};
 use crate::desired::{DesiredResource, desired};
-use crate::plan::{Plan, resolve_references};
+use crate::plan::{KnownOutputs, Plan, recorded_known_outputs, resolve_references};
 use crate::provider::{Progress, Provider, ProviderError};
-use crate::values::is_unknown;
-
-/// The outputs recorded so far, by address: what references resolve to.
-type KnownOutputs = BTreeMap<Address, Option<BTreeMap<String, Value>>>;
+use crate::values::contains_unknown;
 
 /// How a task ended: its node's index and its result.
 pub(super) type Finished = (usize, Result<(), TaskError>);
@@ -115,7 +112,9 @@ impl<P: Provider + 'static> Round<'_, P> {
                 help: "apply again once the target answers: apprun settles it first".to_string(),
             });
         }
-        let known = self.known.get_or_insert_with(|| known_outputs(snapshot));
+        let known = self
+            .known
+            .get_or_insert_with(|| recorded_known_outputs(snapshot));
         let desired = self.jobs.desired.get(&node.address).cloned();
         let resolved = desired
             .as_ref()
@@ -157,15 +156,6 @@ impl<P: Provider + 'static> Round<'_, P> {
     }
 }
 
-/// The outputs of every recorded resource.
-fn known_outputs(snapshot: &Snapshot) -> KnownOutputs {
-    snapshot
-        .resources
-        .iter()
-        .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
-        .collect()
-}
-
 /// The outputs of what `desired` depends on, for those recorded.
 fn dependency_outputs(
     desired: &DesiredResource,
@@ -187,15 +177,4 @@ fn deposed(snapshot: &Snapshot, address: &Address) -> Option<Deposed> {
         .iter()
         .filter(|p| p.address == address)
         .find_map(Deposed::from_op)
-}
-
-fn contains_unknown(value: &Value) -> bool {
-    if is_unknown(value) {
-        return true;
-    }
-    match value {
-        Value::Object(map) => map.values().any(contains_unknown),
-        Value::Array(items) => items.iter().any(contains_unknown),
-        _ => false,
-    }
 }

@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 use super::{Hooks, OpError, Workspace};
 use crate::desired::{DesiredResource, desired};
 use crate::live::Deployment;
-use crate::plan::{Action, PlanInput, PlanOptions, plan, resolve_references, stack_digest};
+use crate::plan::{
+    Action, PlanInput, PlanOptions, plan, recorded_known_outputs, resolve_references, stack_digest,
+};
 use crate::provider::{Created, Provider, ProviderError, ResourceRequest};
 
 /// How one service's deployment went.
@@ -142,11 +144,7 @@ fn prepare(
         options: &PlanOptions::default(),
         stack_digest: &digest,
     });
-    let known: BTreeMap<Address, Option<BTreeMap<String, Value>>> = state
-        .resources
-        .iter()
-        .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
-        .collect();
+    let known = recorded_known_outputs(state);
     let all = desired(ws.stack);
     services
         .iter()

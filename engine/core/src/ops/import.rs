@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::{Hooks, OpError, Workspace};
 use crate::desired::desired;
-use crate::plan::resolve_references;
+use crate::plan::{recorded_known_outputs, resolve_references};
 use crate::provider::{Provider, ProviderError};
 use crate::record::recorded;
-use crate::values::is_unknown;
+use crate::values::contains_unknown;
 
 /// What an import recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,26 +33,12 @@ pub struct Imported {
 /// yet (what it refers to is not in the state): the provider then reports
 /// what it sees.
 fn read_hint(resource: &crate::desired::DesiredResource, state: &Snapshot) -> Value {
-    let known = state
-        .resources
-        .iter()
-        .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
-        .collect();
-    let hint = resolve_references(&resource.attributes, &known);
+    let hint = resolve_references(&resource.attributes, &recorded_known_outputs(state));
     if contains_unknown(&hint) {
         Value::Null
     } else {
         hint
     }
-}
-
-fn contains_unknown(value: &Value) -> bool {
-    is_unknown(value)
-        || match value {
-            Value::Object(map) => map.values().any(contains_unknown),
-            Value::Array(items) => items.iter().any(contains_unknown),
-            _ => false,
-        }
 }
 
 /// Imports the resource `id` as `address` under the state lock. Refused

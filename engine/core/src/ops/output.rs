@@ -1,9 +1,7 @@
 //! `output`: the stack's outputs, resolved from the recorded outputs of
 //! the resources they reference.
 
-use std::collections::BTreeMap;
-
-use apprun_schema::{Address, Stack};
+use apprun_schema::Stack;
 use apprun_state::Snapshot;
 use serde_json::Value;
 
@@ -24,11 +22,7 @@ pub struct OutputValue {
 
 /// Every output of `stack`, in name order, resolved from `state`.
 pub fn resolve(state: &Snapshot, stack: &Stack) -> Vec<OutputValue> {
-    let known: BTreeMap<Address, Option<BTreeMap<String, Value>>> = state
-        .resources
-        .iter()
-        .filter_map(|r| Some((Address::parse(&r.address)?, Some(r.outputs.clone()))))
-        .collect();
+    let known = crate::plan::recorded_known_outputs(state);
     stack
         .outputs
         .iter()
