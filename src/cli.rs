@@ -85,6 +85,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Print a service's logs (App Runner's CloudWatch Logs, or every Docker replica).
     Logs(LogsArgs),
+    /// Write a stack and its state for App Runner services that already run
+    /// (or for what a Terraform state manages), so apprun manages them from now on.
+    Discover(DiscoverArgs),
     /// Print the JSON Schema of the stack language (for editors and CI).
     Schema,
     /// Print a shell completion script.
@@ -138,6 +141,7 @@ impl Command {
                 }
             }
             Command::Drift(_)
+            | Command::Discover(_)
             | Command::Show { .. }
             | Command::Schema
             | Command::Completions { .. } => {}
@@ -383,6 +387,52 @@ impl DeployArgs {
             vars: self.vars.clone(),
         }
     }
+}
+
+/// A `KEY=VALUE` tag filter.
+fn parse_tag(text: &str) -> Result<String, String> {
+    match text.split_once('=') {
+        Some((k, _)) if !k.is_empty() => Ok(text.to_owned()),
+        _ => Err(format!("write KEY=VALUE, not `{text}`")),
+    }
+}
+
+/// `apprun discover --region R --stack NAME [--out DIR] [filters]`
+#[derive(Debug, Clone, Args)]
+pub struct DiscoverArgs {
+    /// The region to read (default: AWS_REGION, then AWS_DEFAULT_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The name of the stack to write.
+    #[arg(long = "stack", value_name = "NAME")]
+    pub stack: String,
+    /// The directory to write `apprun.yaml` and its state in.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Only services whose name starts with this.
+    #[arg(long, value_name = "PREFIX")]
+    pub name_prefix: Option<String>,
+    /// Only services with this tag (repeatable: every one).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tags: Vec<String>,
+    /// Only this service (repeatable).
+    #[arg(long = "service", value_name = "ARN")]
+    pub services: Vec<String>,
+    /// Take what a Terraform state (format 4) or `terraform show -json`
+    /// output manages instead (`-`: standard input), and print the
+    /// `removed` blocks that make Terraform forget it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["name_prefix", "tags", "services"])]
+    pub from_terraform: Option<PathBuf>,
+    /// Adopt resources CloudFormation (and so Copilot) manages too.
+    #[arg(long)]
+    pub include_managed: bool,
+    /// Put apprun's ownership tags on what is adopted now, instead of on
+    /// the first apply.
+    #[arg(long)]
+    pub tag_now: bool,
+    /// Replace an existing `apprun.yaml` and its state in DIR.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `apprun status [STACK]`

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Output(args) => commands::output::run(args, &out),
         Command::Deploy(args) => commands::deploy::run(args, &out),
         Command::Status(args) => commands::status::run(args, &out),
+        Command::Discover(args) => commands::discover::run(args, &out),
         Command::Logs(args) => commands::logs::run(args, &out),
         Command::Schema => commands::schema::run(),
         Command::Completions { shell } => commands::completions::run(*shell),

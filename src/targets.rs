@@ -49,9 +49,14 @@ pub async fn docker(dir: &Path, location: &str) -> Result<apprun_docker::DockerP
 /// The AWS provider from the standard configuration chain: credentials,
 /// profile, region, and `AWS_ENDPOINT_URL[_<SERVICE>]` endpoints.
 pub async fn aws(stack: &apprun_schema::Stack) -> Result<apprun_aws::AwsProvider, CliError> {
+    aws_in(&stack.region.value).await
+}
+
+/// The AWS provider of [`aws`] in `region`.
+pub async fn aws_in(region: &str) -> Result<apprun_aws::AwsProvider, CliError> {
     let settings = apprun_aws::Settings {
         rate_limits: MAX_RPS.get().cloned().flatten().unwrap_or_default(),
-        region: Some(stack.region.value.clone()),
+        region: Some(region.to_owned()),
         ..apprun_aws::Settings::default()
     };
     Ok(apprun_aws::AwsProvider::from_env(settings).await)

@@ -14,34 +14,8 @@
 
 mod aws_support;
 
-use std::process::Command;
-
-use aws_support::{APPLY, DESTROY, World, python, text, venv};
+use aws_support::{APPLY, DESTROY, World, aws_cli as aws, python, text};
 use serde_json::Value;
-
-/// The AWS CLI of the venv against `endpoint`; its JSON answer.
-fn aws(endpoint: &str, args: &[&str]) -> Value {
-    let out = Command::new(venv().join("bin/aws"))
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "aws {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.stdout.iter().all(u8::is_ascii_whitespace) {
-        return Value::Null;
-    }
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// argv: moto url, emulator url. A hosted zone for example.com, a VPC with
 /// two App Runner interface endpoints, and a default auto scaling

@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod completions;
 pub mod deploy;
+pub mod discover;
 pub mod drift;
 pub mod graph;
 pub mod import;

@@ -149,6 +149,11 @@ pub struct Resource {
     /// deletes it. Terraform calls such a resource "tainted".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
+    /// Set when `apprun discover` adopted the resource without putting
+    /// apprun's ownership tags on it: the next apply tags it (tag updates
+    /// only) and clears this.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unclaimed: bool,
 }
 
 impl Resource {
@@ -162,6 +167,7 @@ impl Resource {
             outputs: BTreeMap::new(),
             dependencies: Vec::new(),
             incomplete: None,
+            unclaimed: false,
         }
     }
 }

@@ -50,6 +50,7 @@ impl S3Fault {
 #[derive(Default)]
 struct Armed {
     operations: BTreeSet<String>,
+    denied: BTreeSet<String>,
     s3: Option<S3Fault>,
 }
 
@@ -87,6 +88,16 @@ impl FaultProxy {
             .lock()
             .unwrap()
             .operations
+            .insert(operation.to_string());
+    }
+
+    /// Answers every request of `operation` with 403 `AccessDenied`, as
+    /// AWS answers a caller without the permission.
+    pub fn arm_access_denied(&self, operation: &str) {
+        self.armed
+            .lock()
+            .unwrap()
+            .denied
             .insert(operation.to_string());
     }
 
@@ -145,9 +156,20 @@ fn serve(client: TcpStream, upstream: &str, armed: &Mutex<Armed>) -> std::io::Re
         );
         return client.write_all(answer.as_bytes());
     }
-    if let Some(operation) = operation.filter(|o| armed.lock().unwrap().operations.contains(o)) {
-        let json = head.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
-        return client.write_all(&fault_answer(&operation, json));
+    let json = head.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
+    if let Some(operation) = operation
+        .as_ref()
+        .filter(|o| armed.lock().unwrap().operations.contains(*o))
+    {
+        return client.write_all(&fault_answer(operation, json, "400 Bad Request", INJECTED));
+    }
+    if let Some(operation) = operation.filter(|o| armed.lock().unwrap().denied.contains(o)) {
+        return client.write_all(&fault_answer(
+            &operation,
+            json,
+            "403 Forbidden",
+            "AccessDenied",
+        ));
     }
     let mut server = TcpStream::connect(upstream)?;
     server.write_all(&head)?;
@@ -158,25 +180,25 @@ fn serve(client: TcpStream, upstream: &str, armed: &Mutex<Armed>) -> std::io::Re
     client.write_all(&answer)
 }
 
-/// A 400 answer in the protocol of the request.
-fn fault_answer(operation: &str, json: bool) -> Vec<u8> {
+/// An error answer (`status`, `code`) in the protocol of the request.
+fn fault_answer(operation: &str, json: bool, status: &str, code: &str) -> Vec<u8> {
     let message = format!("{operation} failed: injected by the test");
     let (kind, body) = if json {
         (
             "application/x-amz-json-1.1",
-            format!(r#"{{"__type":"{INJECTED}","message":"{message}"}}"#),
+            format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
         )
     } else {
         (
             "text/xml",
             format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>{INJECTED}</Code>\
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
                  <Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
             ),
         )
     };
     format!(
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

@@ -243,18 +243,25 @@ impl World {
     }
 }
 
-/// Runs a Python snippet of the venv with `args`; its stdout as JSON.
-pub fn python(script: &str, args: &[&str]) -> Value {
-    let out = Command::new(venv().join("bin/python"))
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "test")
+/// A program of the venv (`python`, `aws`) with test credentials in
+/// us-east-1 and no configuration or profile of the machine.
+fn venv_tool(name: &str) -> Command {
+    let mut cmd = Command::new(venv().join("bin").join(name));
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_PROFILE");
+    cmd
+}
+
+/// Runs a Python snippet of the venv with `args`; its stdout as JSON.
+pub fn python(script: &str, args: &[&str]) -> Value {
+    let out = venv_tool("python")
+        .arg("-c")
+        .arg(script)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -268,6 +275,25 @@ pub fn python(script: &str, args: &[&str]) -> Value {
             String::from_utf8_lossy(&out.stdout)
         )
     })
+}
+
+/// The AWS CLI of the venv (a client nobody here wrote) against
+/// `endpoint`; its JSON answer (`null` when it printed nothing).
+pub fn aws_cli(endpoint: &str, args: &[&str]) -> Value {
+    let out = venv_tool("aws")
+        .args(args)
+        .args(["--endpoint-url", endpoint, "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aws {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Text of an output (stdout + stderr).

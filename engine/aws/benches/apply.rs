@@ -28,6 +28,10 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod common;
+
+use common::{TARGET_RATIO, env_or};
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,8 +49,6 @@ use serde_json::{Value, json};
 
 const LATENCY_MS: u64 = 200;
 const OPERATION_MS: u64 = 200;
-/// The target: apply wall time <= this x the critical-path bound.
-const TARGET_RATIO: f64 = 1.1;
 
 /// CPU seconds (user + system) this process has used so far, from
 /// /proc/self/stat (Linux; 0 elsewhere): what a run costs the cores moto
@@ -66,13 +68,6 @@ fn cpu_seconds() -> f64 {
     };
     // utime and stime are fields 14 and 15 of stat, 12 and 13 here; 100 Hz.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The provider with per-change timings (address -> start, end, seconds

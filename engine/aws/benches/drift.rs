@@ -37,12 +37,15 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{Calls, TARGET_RATIO, cli_settings, env_or};
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apprun_aws::{RateLimits, Settings};
+use apprun_aws::Settings;
 use apprun_engine::Target;
 use apprun_engine::drift::Verdict;
 use apprun_engine::ops::apply::{ApplyOutcome, ApplyRequest};
@@ -50,18 +53,8 @@ use apprun_engine::ops::{self, Unattended, Workspace};
 use apprun_engine::{PlanOptions, drift::DriftReport};
 use apprun_schema::{Stack, VarInputs};
 use apprun_state::{LocalStore, StateStore};
-use apprunner_emulator::{ClockMode, Emulator, Fault, FaultRule, RequestLogEntry, RunningEmulator};
+use apprunner_emulator::{ClockMode, Emulator, Fault, FaultRule, RunningEmulator};
 use serde_json::json;
-
-/// The target: elapsed <= this x (calls / rate).
-const TARGET_RATIO: f64 = 1.1;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One stack of the fleet: its file's text, the loaded stack and its state
 /// store in a temporary directory.
@@ -105,19 +98,6 @@ impl Fixture {
     }
 }
 
-/// The settings `apprun drift --max-rps apprunner=RPS` gives the provider
-/// (`src/targets.rs`: the defaults, the stack's region, the rate limits).
-fn cli_settings(rps: f64) -> Settings {
-    Settings {
-        region: Some("us-east-1".to_owned()),
-        rate_limits: RateLimits {
-            apprunner: Some(rps),
-            ..RateLimits::default()
-        },
-        ..Settings::default()
-    }
-}
-
 /// Applies every stack of the fleet, fast and without a rate limit.
 async fn set_up(emu: &RunningEmulator, fleet: &[Fixture], services: usize) -> Result<(), String> {
     let url = emu.endpoint_url();
@@ -142,21 +122,6 @@ async fn set_up(emu: &RunningEmulator, fleet: &[Fixture], services: usize) -> Re
         }
     }
     Ok(())
-}
-
-/// The largest number of requests that arrived within any one second.
-fn peak_per_second(log: &[RequestLogEntry]) -> usize {
-    let mut at: Vec<u64> = log.iter().map(|r| r.at_ms).collect();
-    at.sort_unstable();
-    let mut peak = 0;
-    let mut start = 0;
-    for end in 0..at.len() {
-        while at[end] - at[start] >= 1000 {
-            start += 1;
-        }
-        peak = peak.max(end - start + 1);
-    }
-    peak
 }
 
 /// Why a stack's drift report counts as a failed drift, if it does: a
@@ -278,29 +243,16 @@ async fn measure(
     let elapsed = started.elapsed().as_secs_f64();
     emu.admin().clear_faults();
 
-    let log = emu.admin().requests();
-    let calls = log.len();
-    let answered = log.iter().filter(|r| r.error.is_none()).count();
-    let throttled = log
-        .iter()
-        .filter(|r| r.error.as_deref() == Some("ThrottlingException"))
-        .count();
-    let mut by_operation: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &log {
-        *by_operation.entry(r.operation.clone()).or_default() += 1;
-    }
-    let peak = peak_per_second(&log);
-    let bound = calls as f64 / rps;
-    let ratio = if bound > 0.0 {
-        elapsed / bound
-    } else {
-        f64::NAN
-    };
-    let verdict = if ratio <= TARGET_RATIO {
-        "met"
-    } else {
-        "missed"
-    };
+    let Calls {
+        calls,
+        answered,
+        throttled,
+        by_operation,
+        peak,
+        bound,
+        ratio,
+        verdict,
+    } = Calls::of(&emu.admin().requests(), elapsed, rps);
     let (fastest, slowest) = stack_seconds
         .iter()
         .fold((f64::MAX, 0.0_f64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));

@@ -29,7 +29,9 @@ pub(crate) enum Class {
     InvalidState,
     /// The request was refused as invalid.
     Invalid,
-    /// Credentials, permissions, a request that could not be built.
+    /// The credentials may not make this call (`AccessDenied`).
+    AccessDenied,
+    /// Credentials, a request that could not be built.
     Fatal,
     /// The endpoint could not be reached at all (connection refused, no
     /// such host): the request was never sent, and retrying will not help.
@@ -155,11 +157,11 @@ impl ApiFailure {
                     Class::AlreadyExists
                 } else if TRANSIENT.contains(&code_str) || status.is_some_and(|s| s >= 500) {
                     Class::Transient
+                } else if matches!(code_str, "AccessDenied" | "AccessDeniedException") {
+                    Class::AccessDenied
                 } else if matches!(
                     code_str,
-                    "AccessDenied"
-                        | "AccessDeniedException"
-                        | "UnrecognizedClientException"
+                    "UnrecognizedClientException"
                         | "InvalidClientTokenId"
                         | "ExpiredToken"
                         | "ExpiredTokenException"
@@ -245,6 +247,10 @@ impl ApiFailure {
                 message: format!("{} (an operation is still in progress)", self.message),
             },
             Class::Invalid => ProviderError::Invalid {
+                operation,
+                message: self.message,
+            },
+            Class::AccessDenied => ProviderError::AccessDenied {
                 operation,
                 message: self.message,
             },

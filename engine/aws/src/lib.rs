@@ -17,6 +17,8 @@
 //! - `day2`: `deploy` (`StartDeployment`, waited for as an update) and the
 //!   live status of services, connections and custom domains; `logs`: a
 //!   service's log events from CloudWatch Logs.
+//! - `discover`: listing services, every tag of a resource, what is
+//!   attached to a service, tagging adopted resources (`apprun discover`).
 //! - `tags`: the ownership tags `apprun:stack` / `apprun:address`, tag
 //!   reads and syncs for every SDK, App Runner's tag calls.
 //! - `pages`: listings through the SDK's paginators, each page retried like
@@ -37,6 +39,7 @@ mod config;
 mod connections;
 mod day2;
 mod default_autoscaling;
+mod discover;
 mod domains;
 mod error;
 mod fresh;

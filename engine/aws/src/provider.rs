@@ -1,10 +1,11 @@
 //! [`AwsProvider`]: the engine's `Provider` for AWS, dispatching by kind.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use apprun_engine::live::{Deployment, LiveStatus, LogEvent, LogQuery};
 use apprun_engine::provider::{
-    Applied, Observed, Progress, Provider, ProviderError, ResourceRequest,
+    Applied, ListedService, Observed, Progress, Provider, ProviderError, ResourceRequest, Tagged,
 };
 use apprun_schema::{Address, Kind};
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -31,6 +32,9 @@ pub struct AwsProvider {
     /// commands that ask again (apply asks before settling, refreshing and
     /// showing changes): the credential chain is asked once per process.
     preflight: Arc<tokio::sync::OnceCell<Result<(), ProviderError>>>,
+    /// The region's VPC ingress connections (service ARN, connection ARN),
+    /// listed once for `discover`'s `attached` questions.
+    vpc_ingress: Arc<tokio::sync::OnceCell<Vec<(String, String)>>>,
 }
 
 impl AwsProvider {
@@ -71,6 +75,7 @@ impl AwsProvider {
             credentials: config.credentials_provider(),
             endpoints,
             preflight: Default::default(),
+            vpc_ingress: Default::default(),
         }
     }
 
@@ -198,6 +203,65 @@ impl Provider for AwsProvider {
     /// Roles and repositories can be named by name or ARN (as Terraform
     /// imports them, by name); their state records the ARN, as `create`
     /// does. App Runner resources are only ever named by ARN.
+    async fn list_services(&self) -> Result<Vec<ListedService>, ProviderError> {
+        crate::discover::list_services(&self.ctx).await
+    }
+
+    async fn all_tags(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+    ) -> Result<BTreeMap<String, String>, ProviderError> {
+        crate::discover::all_tags(&self.ctx, kind, physical_id).await
+    }
+
+    async fn read_tagged(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> Result<Option<Tagged>, ProviderError> {
+        if kind == Kind::Service {
+            let read = services::read_tagged(&self.ctx, physical_id, recorded).await?;
+            return Ok(read.map(|(observed, tags)| Tagged {
+                id: physical_id.to_owned(),
+                tags: crate::discover::tag_map(&tags),
+                observed,
+            }));
+        }
+        let Some(observed) = self.read(kind, physical_id, recorded).await? else {
+            return Ok(None);
+        };
+        let id = self.canonical_id(kind, physical_id, &observed);
+        let tags = crate::discover::all_tags(&self.ctx, kind, &id).await?;
+        Ok(Some(Tagged { id, observed, tags }))
+    }
+
+    async fn attached(&self, service_id: &str) -> Result<Vec<(Kind, String)>, ProviderError> {
+        let mut out = crate::discover::domains(&self.ctx, service_id).await?;
+        let ingress = self
+            .vpc_ingress
+            .get_or_try_init(|| crate::discover::vpc_ingress(&self.ctx))
+            .await?;
+        out.extend(
+            ingress
+                .iter()
+                .filter(|(service, _)| service == service_id)
+                .map(|(_, arn)| (Kind::VpcIngress, arn.clone())),
+        );
+        Ok(out)
+    }
+
+    async fn claim(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        stack: &str,
+        address: &Address,
+    ) -> Result<(), ProviderError> {
+        crate::discover::claim(&self.ctx, kind, physical_id, stack, address).await
+    }
+
     fn canonical_id(&self, kind: Kind, id: &str, observed: &Observed) -> String {
         match (kind, observed.outputs.get("arn").and_then(Value::as_str)) {
             (Kind::Role | Kind::Repository, Some(arn)) if !id.starts_with("arn:") => arn.to_owned(),

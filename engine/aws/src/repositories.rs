@@ -96,7 +96,7 @@ async fn describe(ctx: &Ctx, name: &str) -> Result<Option<Repository>, ApiFailur
 }
 
 /// The tags of repository `arn`.
-async fn list_tags(ctx: &Ctx, arn: &str) -> Result<Vec<Tag>, ApiFailure> {
+pub(crate) async fn list_tags(ctx: &Ctx, arn: &str) -> Result<Vec<Tag>, ApiFailure> {
     retry::read(&ctx.settings, || async move {
         ctx.clients
             .ecr

@@ -53,6 +53,34 @@ pub(crate) fn normalize_policy(text: &str) -> String {
     }
 }
 
+/// A permissions policy (an inline policy) as the desired attributes hold
+/// it: pretty JSON whose `Statement` is a list and whose `Action` /
+/// `Resource` (and `Not…`) are lists, as the stack language writes them;
+/// IAM takes either form for one element, so both mean the same.
+pub(crate) fn normalize_permissions(text: &str) -> String {
+    let pretty = normalize_policy(text);
+    let Ok(mut doc) = serde_json::from_str::<Value>(&pretty) else {
+        return pretty;
+    };
+    if let Some(statement) = doc.get_mut("Statement")
+        && statement.is_object()
+    {
+        *statement = Value::Array(vec![statement.take()]);
+    }
+    if let Some(statements) = doc.get_mut("Statement").and_then(Value::as_array_mut) {
+        for statement in statements.iter_mut().filter_map(Value::as_object_mut) {
+            for key in ["Action", "NotAction", "Resource", "NotResource"] {
+                if let Some(one) = statement.get_mut(key)
+                    && one.is_string()
+                {
+                    *one = Value::Array(vec![one.take()]);
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or(pretty)
+}
+
 /// The `kind` of a role: from its trust policy's principal, else as recorded.
 fn kind_of(trust: &str, recorded: &Value) -> Value {
     let kind = [RoleKind::Access, RoleKind::Instance]
@@ -85,7 +113,7 @@ async fn get_role(ctx: &Ctx, name: &str) -> Result<Option<Role>, ApiFailure> {
 }
 
 /// The tags of role `name`.
-async fn role_tags(ctx: &Ctx, name: &str) -> Result<Vec<Tag>, ApiFailure> {
+pub(crate) async fn role_tags(ctx: &Ctx, name: &str) -> Result<Vec<Tag>, ApiFailure> {
     Pages::new(&ctx.settings, "ListRoleTags", |marker| {
         paginator!(
             ctx.clients
@@ -142,7 +170,7 @@ async fn inline(ctx: &Ctx, name: &str) -> Result<BTreeMap<String, String>, ApiFa
                 .classify("GetRolePolicy")
         })
         .await?;
-        out.insert(policy, normalize_policy(&doc.policy_document));
+        out.insert(policy, normalize_permissions(&doc.policy_document));
     }
     Ok(out)
 }
@@ -461,7 +489,7 @@ pub(crate) async fn update(
         let live = inline(ctx, name).await.map_err(err)?;
         let want = &attrs.inline_policies;
         for (p, doc) in want {
-            if live.get(p).map(String::as_str) != Some(normalize_policy(doc).as_str()) {
+            if live.get(p).map(String::as_str) != Some(normalize_permissions(doc).as_str()) {
                 put_inline(ctx, name, p, doc).await.map_err(err)?;
             }
         }
@@ -556,6 +584,14 @@ mod tests {
             .collect();
         assert_eq!(normalize_policy(&encoded), pretty);
         assert_eq!(normalize_policy(&compact), pretty);
+    }
+
+    #[test]
+    fn one_statement_action_or_resource_reads_as_a_list() {
+        let one = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;
+        let listed = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["*"]}]}"#;
+        assert_eq!(normalize_permissions(one), normalize_permissions(listed));
+        assert_eq!(normalize_permissions(listed), normalize_policy(listed));
         assert_eq!(percent_decode("a%20b%"), "a b%");
     }
 }

@@ -121,10 +121,15 @@ pub(crate) fn owner<T: SdkTag>(live: &[T]) -> Option<(String, Address)> {
     Some((stack.to_owned(), Address::parse(address)?))
 }
 
-/// The tags a read reports: everything but the ownership tags, as JSON.
+/// The prefix of the tags AWS itself sets (`aws:cloudformation:stack-name`):
+/// nobody else may set or remove them, so no stack manages them.
+const AWS_PREFIX: &str = "aws:";
+
+/// The tags a read reports: everything but the ownership tags and the tags
+/// AWS sets, as JSON.
 pub(crate) fn observed<T: SdkTag>(live: &[T]) -> Value {
     let map: BTreeMap<&str, &str> = pairs(live)
-        .filter(|(k, _)| !k.starts_with(PREFIX))
+        .filter(|(k, _)| !k.starts_with(PREFIX) && !k.starts_with(AWS_PREFIX))
         .collect();
     serde_json::json!(map)
 }
@@ -137,12 +142,14 @@ fn tag_changes(
 ) -> (BTreeMap<String, String>, Vec<String>) {
     let set = after
         .iter()
-        .filter(|(k, v)| !k.starts_with(PREFIX) && before.get(*k) != Some(*v))
+        .filter(|(k, v)| {
+            !k.starts_with(PREFIX) && !k.starts_with(AWS_PREFIX) && before.get(*k) != Some(*v)
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let remove = before
         .keys()
-        .filter(|k| !k.starts_with(PREFIX) && !after.contains_key(*k))
+        .filter(|k| !k.starts_with(PREFIX) && !k.starts_with(AWS_PREFIX) && !after.contains_key(*k))
         .cloned()
         .collect();
     (set, remove)

@@ -220,6 +220,18 @@ pub enum ProviderError {
         /// How long we waited.
         seconds: u64,
     },
+    /// The credentials may not make this call (IAM `AccessDenied`).
+    #[error("{operation} was denied: {message}")]
+    #[diagnostic(
+        code(provider::access_denied),
+        help("grant the credentials this permission, or use credentials that have it")
+    )]
+    AccessDenied {
+        /// The API operation.
+        operation: String,
+        /// The service's message.
+        message: String,
+    },
     /// Anything else: credentials, an unreachable endpoint, a bug.
     #[error("{message}")]
     #[diagnostic(code(provider::fatal), help("{help}"))]
@@ -229,6 +241,26 @@ pub enum ProviderError {
         /// What to do.
         help: String,
     },
+}
+
+/// A service a listing found: what `discover` filters on before it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedService {
+    /// Its physical id (the ARN on AWS).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A resource read with every tag it carries ([`Provider::read_tagged`]).
+#[derive(Debug, Clone)]
+pub struct Tagged {
+    /// The physical id to record.
+    pub id: String,
+    /// What the read saw.
+    pub observed: Observed,
+    /// Every tag, ownership and AWS's own included.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A target: AWS or the local Docker engine.
@@ -341,6 +373,87 @@ pub trait Provider: Send + Sync {
             message: format!("the {} target keeps no logs apprun can read", self.target()),
             help: "read the logs where the target keeps them".to_owned(),
         }))
+    }
+
+    /// Every App Runner service in the target's region (`apprun discover`),
+    /// in the order the API lists them. By default the target has none to
+    /// list.
+    fn list_services(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ListedService>, ProviderError>> + Send {
+        std::future::ready(Err(ProviderError::Fatal {
+            message: format!("the {} target has nothing to discover", self.target()),
+            help: "discover reads an AWS account: use `--target aws`".to_owned(),
+        }))
+    }
+
+    /// Reads a resource (as [`Provider::read`]) with every tag it carries
+    /// ([`Provider::all_tags`]), under the physical id to record
+    /// ([`Provider::canonical_id`]); `Ok(None)` when it does not exist. A
+    /// target whose read sees the tags anyway answers with one call fewer.
+    fn read_tagged(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        recorded: &Value,
+    ) -> impl Future<Output = Result<Option<Tagged>, ProviderError>> + Send {
+        async move {
+            let Some(observed) = self.read(kind, physical_id, recorded).await? else {
+                return Ok(None);
+            };
+            let id = self.canonical_id(kind, physical_id, &observed);
+            let tags = self.all_tags(kind, &id).await?;
+            Ok(Some(Tagged { id, observed, tags }))
+        }
+    }
+
+    /// Every tag of a resource, ownership and CloudFormation tags included
+    /// (what `discover` decides ownership by). By default, none.
+    fn all_tags(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, ProviderError>> + Send {
+        let _ = (kind, physical_id);
+        std::future::ready(Ok(BTreeMap::new()))
+    }
+
+    /// The resources attached to service `service_id` that the service
+    /// does not name itself (custom domains, VPC ingress connections), as
+    /// kinds and physical ids. By default, none. (`discover` asks once per
+    /// service, a few at a time; a target may list region-wide things once
+    /// per provider.)
+    fn attached(
+        &self,
+        service_id: &str,
+    ) -> impl Future<Output = Result<Vec<(Kind, String)>, ProviderError>> + Send {
+        let _ = service_id;
+        std::future::ready(Ok(Vec::new()))
+    }
+
+    /// Puts this stack's ownership tags (`stack`, `address`) on a resource
+    /// adopted by `discover`, leaving every other tag alone. By default
+    /// there is nothing to tag.
+    fn claim(
+        &self,
+        kind: Kind,
+        physical_id: &str,
+        stack: &str,
+        address: &Address,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        let _ = (kind, physical_id, stack, address);
+        std::future::ready(Ok(()))
+    }
+
+    /// Removes whatever the target still holds for `stack` once its state
+    /// records nothing (the last step of a destroy): objects an
+    /// interrupted run made after its last journal write, which no record
+    /// names. Returns how many were removed. By default nothing: only a
+    /// target whose labels tell this state's objects from any other's
+    /// (Docker: stack and state location) can sweep safely.
+    fn sweep(&self, stack: &str) -> impl Future<Output = Result<usize, ProviderError>> + Send {
+        let _ = stack;
+        std::future::ready(Ok(0))
     }
 
     /// The physical id to record for a resource a user named by `id`

@@ -176,6 +176,17 @@ impl Provider for FakeProvider {
         }))
     }
 
+    async fn claim(
+        &self,
+        _kind: Kind,
+        _physical_id: &str,
+        _stack: &str,
+        address: &Address,
+    ) -> Result<(), ProviderError> {
+        self.log(format!("claim {address}"));
+        Ok(())
+    }
+
     async fn find_owned(
         &self,
         _stack: &str,

@@ -747,3 +747,83 @@ async fn status_reads_every_resource_and_logs_follow_until_stopped() {
     .unwrap_err();
     assert!(matches!(error, OpError::NotAService { .. }), "{error:?}");
 }
+
+/// Marks every record as `discover` leaves it without `--tag-now`.
+fn mark_unclaimed(fixture: &Fixture) {
+    let mut journal = apprun_state::Journal::open(&fixture.store as &dyn Storage).unwrap();
+    journal
+        .update(|snapshot| {
+            for mut r in snapshot.resources.clone() {
+                r.unclaimed = true;
+                snapshot.upsert(r);
+            }
+        })
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopted_resources_are_tagged_by_the_first_approved_apply_before_its_changes() {
+    let fixture = Fixture::new(example("private-api"));
+    let provider = Arc::new(FakeProvider::new());
+    apply(
+        &fixture,
+        &provider,
+        &Recorder::answering(Approval::Approved),
+    )
+    .await
+    .unwrap();
+    mark_unclaimed(&fixture);
+    assert!(
+        fixture
+            .store
+            .read()
+            .unwrap()
+            .unwrap()
+            .resources
+            .iter()
+            .all(|r| r.unclaimed),
+        "the mark is kept in the state"
+    );
+    assert_eq!(ops::discover::unclaimed(&fixture.ws()).unwrap().len(), 8);
+    let claims = |p: &FakeProvider| p.calls().iter().filter(|c| c.starts_with("claim")).count();
+
+    // A declined apply tags nothing.
+    let mut changed = fixture;
+    changed.text = changed.text.replace("LOG_LEVEL: info", "LOG_LEVEL: debug");
+    changed.stack = stack(&changed.text);
+    let declined = apply(
+        &changed,
+        &provider,
+        &Recorder::answering(Approval::Declined),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(declined, ApplyOutcome::Declined), "{declined:#?}");
+    assert_eq!(claims(&provider), 0);
+
+    // The approved apply tags all 8 before its one update, and once.
+    let hooks = Recorder::answering(Approval::Approved);
+    apply(&changed, &provider, &hooks).await.unwrap();
+    let calls = provider.calls();
+    let last_claim = calls.iter().rposition(|c| c.starts_with("claim")).unwrap();
+    let update = calls.iter().position(|c| c.starts_with("update")).unwrap();
+    assert_eq!(claims(&provider), 8, "{calls:#?}");
+    assert!(last_claim < update, "{calls:#?}");
+    assert!(ops::discover::unclaimed(&changed.ws()).unwrap().is_empty());
+    assert!(
+        hooks
+            .asked()
+            .iter()
+            .any(|a| a.contains("Tagged 8 adopted resource(s)")),
+        "{:?}",
+        hooks.asked()
+    );
+    apply(
+        &changed,
+        &provider,
+        &Recorder::answering(Approval::Approved),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claims(&provider), 8, "tagged once");
+}

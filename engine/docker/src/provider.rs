@@ -555,6 +555,15 @@ impl Provider for DockerProvider {
         "docker"
     }
 
+    /// Every container and network labelled with this stack and this
+    /// state's location: once the state records nothing, none is known.
+    async fn sweep(&self, stack: &str) -> Result<usize, ProviderError> {
+        self.engine
+            .destroy_stack(stack)
+            .await
+            .map_err(|e| to_provider_error(&format!("remove what is left of stack {stack}"), e))
+    }
+
     async fn read(
         &self,
         kind: Kind,

@@ -1165,3 +1165,28 @@ async fn two_state_locations_with_one_stack_name_never_touch_each_other() {
         theirs.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_removes_the_stacks_unrecorded_networks_and_nothing_of_other_stacks() {
+    let Some(provider) = provider_or_skip("sweep").await else {
+        return;
+    };
+    let stack = format!("sweep{}", std::process::id());
+    let other = format!("{stack}x");
+    let engine = provider.engine();
+    // What an apply killed between its last record and its next one left:
+    // the stack network and a connector's network, no record names them.
+    engine.ensure_stack_network(&stack).await.unwrap();
+    engine.ensure_network(&stack, "private").await.unwrap();
+    engine.ensure_stack_network(&other).await.unwrap();
+    assert_eq!(engine.list_owned_networks(&stack).await.unwrap().len(), 2);
+
+    assert_eq!(provider.sweep(&stack).await.unwrap(), 2);
+    assert!(engine.list_owned_networks(&stack).await.unwrap().is_empty());
+    assert_eq!(
+        engine.list_owned_networks(&other).await.unwrap().len(),
+        1,
+        "another stack's network stays"
+    );
+    assert_eq!(provider.sweep(&other).await.unwrap(), 1);
+}

@@ -101,6 +101,32 @@ impl Admin {
         crate::route53::poll_once(&self.shared).await
     }
 
+    /// Tags resource `arn` with `key` = `value` as AWS itself would (a
+    /// CloudFormation stack's `aws:cloudformation:stack-name`, which the
+    /// API refuses from callers). An error when no region knows the ARN.
+    pub fn tag_as_aws(&self, arn: &str, key: &str, value: &str) -> Result<(), String> {
+        let mut tagged = false;
+        for state in lock(&self.shared.state).all_mut() {
+            let known = state.services.iter().any(|s| s.arn == arn)
+                || state.auto_scaling.iter().any(|a| a.arn == arn)
+                || state.vpc_connectors.iter().any(|c| c.arn == arn)
+                || state.observability.iter().any(|o| o.arn == arn);
+            if known {
+                state
+                    .tags
+                    .entry(arn.to_owned())
+                    .or_default()
+                    .insert(key.to_owned(), value.to_owned());
+                tagged = true;
+            }
+        }
+        if tagged {
+            Ok(())
+        } else {
+            Err(format!("no resource {arn}"))
+        }
+    }
+
     /// Ends the console handshake of the connection named `name` (in every
     /// region): `AVAILABLE` or `ERROR`. Returns how many connections
     /// changed; an error when there is no such connection.

@@ -15,7 +15,7 @@ use std::time::Instant;
 use apprun_engine::attributes::ServiceAttributes;
 use apprun_engine::provider::{Applied, Observed, Progress, ProviderError, ResourceRequest};
 use apprun_schema::{Address, Kind};
-use aws_sdk_apprunner::types::{Service, ServiceStatus};
+use aws_sdk_apprunner::types::{Service, ServiceStatus, Tag};
 use serde_json::{Value, json};
 
 use crate::attrs::{invalid, top_level};
@@ -131,6 +131,18 @@ pub(crate) async fn read(
     arn: &str,
     recorded: &Value,
 ) -> Result<Option<Observed>, ProviderError> {
+    Ok(read_tagged(ctx, arn, recorded)
+        .await?
+        .map(|(observed, _)| observed))
+}
+
+/// Reads a service with every tag it carries (ownership and AWS's own
+/// included), from the one tag call the read makes anyway.
+pub(crate) async fn read_tagged(
+    ctx: &Ctx,
+    arn: &str,
+    recorded: &Value,
+) -> Result<Option<(Observed, Vec<Tag>)>, ProviderError> {
     let what = address_of(arn).to_string();
     // The record (env values and commands sealed; none on import) supplies
     // what App Runner cannot show.
@@ -158,11 +170,12 @@ pub(crate) async fn read(
     } else {
         None
     };
-    Ok(Some(Observed {
+    let observed = Observed {
         attributes: normalize(&service, &live_tags, recorded),
         outputs: outputs(&service),
         failed,
-    }))
+    };
+    Ok(Some((observed, live_tags)))
 }
 
 /// Finds the service named `name` that carries this stack's ownership tags.

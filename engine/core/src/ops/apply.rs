@@ -94,19 +94,32 @@ async fn apply_locked<P: Provider + 'static>(
         provider.preflight().await?;
     }
     hooks.show_plan(&plan)?;
+    let operation = request.operation();
     if !plan.has_changes() {
+        match operation {
+            Operation::Apply => {
+                super::discover::claim_adopted(ws, provider.as_ref(), &mut journal, hooks).await?;
+            }
+            Operation::Destroy => sweep(ws, provider.as_ref(), &journal, hooks).await?,
+        }
         return Ok(ApplyOutcome::NoChanges);
     }
     if hooks.approve(&plan)? == Approval::Declined {
         return Ok(ApplyOutcome::Declined);
     }
-    let operation = request.operation();
+    if operation == Operation::Apply {
+        // Before the changes: their records replace the adopted ones.
+        super::discover::claim_adopted(ws, provider.as_ref(), &mut journal, hooks).await?;
+    }
     let options = ApplyOptions {
         parallelism: request.parallelism,
         stop: (request.stop)(),
         progress: hooks.progress(),
     };
-    let report = walk(&plan, ws.stack, provider, &mut journal, options).await?;
+    let report = walk(&plan, ws.stack, provider.clone(), &mut journal, options).await?;
+    if operation == Operation::Destroy && report.succeeded() {
+        sweep(ws, provider.as_ref(), &journal, hooks).await?;
+    }
     let outputs = if operation == Operation::Apply && report.succeeded() {
         resolve(journal.snapshot(), ws.stack)
     } else {
@@ -132,6 +145,27 @@ fn tell_actions_needed(state: &Snapshot, hooks: &dyn Hooks) {
             hooks.notice(&format!("    {record}"));
         }
     }
+}
+
+/// Once a destroy leaves the state empty, removes what the target still
+/// holds for the stack that no record named (an interrupted run's last
+/// objects), telling how many.
+async fn sweep<P: Provider, S: Storage + ?Sized>(
+    ws: &Workspace<'_>,
+    provider: &P,
+    journal: &Journal<'_, S>,
+    hooks: &dyn Hooks,
+) -> Result<(), OpError> {
+    if !journal.snapshot().resources.is_empty() || !journal.pending().is_empty() {
+        return Ok(());
+    }
+    let removed = provider.sweep(ws.stack_name()).await?;
+    if removed > 0 {
+        hooks.notice(&format!(
+            "Removed {removed} object(s) an interrupted run left that no record named."
+        ));
+    }
+    Ok(())
 }
 
 /// Settles the operations an interrupted run left pending, telling each.

@@ -195,6 +195,70 @@ pub enum OpError {
         /// What to do.
         help: String,
     },
+    /// A Terraform file `discover --from-terraform` cannot read.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Terraform(#[from] crate::discover::terraform::TerraformError),
+    /// A name given on the command line that its rule refuses.
+    #[error("`{value}` is not a valid {what}")]
+    #[diagnostic(code(cli::invalid_name), help("a {what} is {rule}"))]
+    InvalidName {
+        /// What it names ("stack name").
+        what: &'static str,
+        /// What was given.
+        value: String,
+        /// The rule in words.
+        rule: &'static str,
+    },
+    /// `discover` found nothing to adopt.
+    #[error("no App Runner service in {region} matches ({filters})")]
+    #[diagnostic(
+        code(cli::nothing_found),
+        help(
+            "check the region (--region, AWS_REGION) and the filters; `aws apprunner list-services` lists what there is"
+        )
+    )]
+    NothingFound {
+        /// The region read.
+        region: String,
+        /// The filters, as given.
+        filters: String,
+    },
+    /// `discover` found resources, and every one belongs elsewhere.
+    #[error("nothing to adopt: {details}")]
+    #[diagnostic(
+        code(cli::nothing_to_adopt),
+        help(
+            "what another apprun stack owns stays there; pass --include-managed to adopt what CloudFormation or Copilot manages"
+        )
+    )]
+    NothingAdopted {
+        /// What was found and why each was left alone.
+        details: String,
+    },
+    /// `discover` composed a stack the parser refuses (a bug: nothing was
+    /// written).
+    #[error("the stack discover composed does not validate: {details}")]
+    #[diagnostic(
+        code(cli::discover_composed_invalid),
+        help(
+            "nothing was written; report this with the message, and narrow the scope (--service) to go on"
+        )
+    )]
+    Composed {
+        /// The parser's diagnostics.
+        details: String,
+    },
+    /// `discover` would overwrite a stack file or state.
+    #[error("{path} exists already")]
+    #[diagnostic(
+        code(cli::discover_exists),
+        help("choose another --out directory, or pass --force to replace it (its state too)")
+    )]
+    Exists {
+        /// The file.
+        path: std::path::PathBuf,
+    },
     /// Output for the person could not be written.
     #[error("cannot write output: {0}")]
     #[diagnostic(code(cli::write))]

@@ -11,6 +11,7 @@ pub mod apply;
 pub mod attention;
 pub mod deploy;
 pub mod destroy;
+pub mod discover;
 pub mod drift;
 pub mod import;
 pub mod logs;

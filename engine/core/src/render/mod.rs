@@ -3,6 +3,7 @@
 //! apply, outputs. All deterministic: no timestamps, stable order, no
 //! secrets.
 
+pub mod discover;
 pub mod drift;
 pub mod fleet;
 pub mod json;

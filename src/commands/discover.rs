@@ -1,0 +1,108 @@
+//! `apprun discover`: bring running App Runner services (or what a
+//! Terraform state manages) under a new stack: `ops::discover` reads and
+//! composes, this writes `DIR/apprun.yaml`, then records its state.
+
+use std::io::Write;
+
+use apprun_engine::ops::OpError;
+use apprun_engine::ops::discover::{self, DiscoverRequest, Filters, Scope};
+use apprun_engine::render;
+
+use crate::cli::{DiscoverArgs, StackArgs, Target};
+use crate::error::{CliError, exit};
+use crate::hooks::Terminal;
+use crate::output::Output;
+use crate::session::Session;
+use crate::targets;
+
+/// Runs `discover`: 0 once stack and state are written.
+pub fn run(args: &DiscoverArgs, out: &Output) -> Result<u8, CliError> {
+    let region = args
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .ok_or_else(|| CliError::Unsupported {
+            what: "discover without a region".into(),
+            help: "pass --region R (or set AWS_REGION)".into(),
+        })?;
+    let file = args.out.join("apprun.yaml");
+    let state = args
+        .out
+        .join(".apprun")
+        .join(format!("{}.aws.state.json", args.stack));
+    for path in [&file, &state] {
+        if path.exists() && !args.force {
+            return Err(OpError::Exists { path: path.clone() }.into());
+        }
+    }
+    let (scope, inventory) = match &args.from_terraform {
+        Some(path) => {
+            let inventory = discover::read_terraform_file(path)?;
+            (Scope::Terraform(inventory.clone()), Some(inventory))
+        }
+        None => (
+            Scope::Live(Filters {
+                name_prefix: args.name_prefix.clone(),
+                tags: args.tags.iter().map(|t| split_tag(t)).collect(),
+                services: args.services.clone(),
+            }),
+            None,
+        ),
+    };
+    let request = DiscoverRequest {
+        stack: args.stack.clone(),
+        region: region.clone(),
+        scope,
+        include_managed: args.include_managed,
+    };
+    let hooks = Terminal::new(*out, "discover", true);
+    let runtime = targets::runtime()?;
+    let provider = std::sync::Arc::new(runtime.block_on(targets::aws_in(&region))?);
+    let found = runtime.block_on(discover::discover(provider.clone(), &request, &hooks))?;
+    std::fs::create_dir_all(&args.out).map_err(CliError::Write)?;
+    if args.force {
+        let _ = std::fs::remove_dir_all(args.out.join(".apprun"));
+    }
+    std::fs::write(&file, found.draft.text()).map_err(|source| OpError::WriteFile {
+        path: file.clone(),
+        source,
+    })?;
+    let stack_args = StackArgs {
+        stack: file.clone(),
+        stack_flag: None,
+        vars: Default::default(),
+    };
+    let recorded = Session::open(&stack_args, Target::Aws, out).and_then(|session| {
+        if args.tag_now {
+            runtime.block_on(discover::claim_now(
+                provider.as_ref(),
+                &args.stack,
+                &found.draft,
+            ))?;
+        }
+        Ok(discover::record(
+            &session.workspace(),
+            &found,
+            args.tag_now,
+            &hooks,
+        )?)
+    });
+    let count = match recorded {
+        Ok(count) => count,
+        Err(error) => {
+            // Nothing half-written: the stack goes with its state.
+            let _ = std::fs::remove_file(&file);
+            return Err(error);
+        }
+    };
+    let summary = render::discover::summary(&found, &file, count, args.tag_now, inventory.as_ref());
+    std::io::stdout().lock().write_all(summary.as_bytes())?;
+    Ok(exit::OK)
+}
+
+/// `KEY=VALUE` as a pair (clap checked the form).
+fn split_tag(tag: &str) -> (String, String) {
+    let (k, v) = tag.split_once('=').unwrap_or((tag, ""));
+    (k.to_owned(), v.to_owned())
+}
