@@ -9,8 +9,9 @@
 //!   instance role with an inline policy, secrets and env, and a
 //!   Copilot-tagged service (skipped); plan and drift empty, one edit is
 //!   one update, its apply tags what was adopted.
-//! - `tag_now_and_filters`: `--tag-now` tags at once; `--name-prefix` and
-//!   `--tag` narrow the scope; another apprun stack's service is reported.
+//! - `tag_now_and_filters`: `--tag-now` tags at once; `--tag` narrows the
+//!   scope; the written state moves to S3 (`state migrate --from-local`);
+//!   another apprun stack's service is reported.
 //! - `bad_input_is_refused_and_nothing_is_half_written`: nothing found,
 //!   files that exist, a Terraform file of another format, IAM denied.
 //! - `a_terraform_state_is_taken_over`: `--from-terraform -` with a
@@ -265,6 +266,22 @@ fn tag_now_and_filters() {
     let copilot = fleet["copilot"].as_str().unwrap();
     assert_eq!(apprunner_tags(&w, copilot)["apprun:stack"], "copilot");
     on(&w, &dir, &["plan", "--detailed-exitcode"], 0);
+    // The team moves the written state to S3, as the README says.
+    python(
+        "import boto3, json, sys\n\
+         s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
+         s3.create_bucket(Bucket='discover-team')\n\
+         print(json.dumps({}))",
+        &[&w.moto.url()],
+    );
+    let file = dir.join("apprun.yaml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("\nstate:\n  backend: s3\n  bucket: discover-team\n");
+    std::fs::write(&file, text).unwrap();
+    let moved = on(&w, &dir, &["state", "migrate", "--from-local"], 0);
+    assert!(moved.contains("Copied the state: 1 resource(s)"), "{moved}");
+    std::fs::remove_dir_all(dir.join(".apprun")).unwrap();
+    on(&w, &dir, &["plan", "--detailed-exitcode"], 0);
     // Another apprun stack's service is reported, not adopted twice.
     let again = w.dir.path().join("again");
     let said = discover(&w, "again", &again, &["--service", copilot], 1);
@@ -303,12 +320,18 @@ fn bad_input_is_refused_and_nothing_is_half_written() {
         std::fs::read_to_string(dir.join("apprun.yaml")).unwrap(),
         "# mine\n"
     );
-    discover(
+    let said = discover(
         &w,
         "kept",
         &dir,
         &["--name-prefix", "bad-console", "--force"],
         0,
+    );
+    assert!(said.contains("apprun.yaml.before-discover aside"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("apprun.yaml.before-discover")).unwrap(),
+        "# mine\n",
+        "--force moves the file aside, never deletes it"
     );
     on(&w, &dir, &["plan", "--detailed-exitcode"], 0);
     // A Terraform file of another format says what was expected.
@@ -509,6 +532,7 @@ fn every_kind_a_service_uses_is_followed_and_what_cannot_be_written_is_told() {
         assert!(stack.contains(wanted), "`{wanted}` missing:\n{stack}");
     }
     assert!(said.contains("Warning: roles.guarded"), "{said}");
+    assert!(stack.contains("`apprun plan` shows 1 change(s)"), "{stack}");
     // The plan shows what could not be written: the policy's removal, and
     // nothing else; the live world is as recorded.
     let plan = on(&w, &dir, &["plan", "--detailed-exitcode"], 2);

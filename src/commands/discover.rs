@@ -26,16 +26,6 @@ pub fn run(args: &DiscoverArgs, out: &Output) -> Result<u8, CliError> {
             what: "discover without a region".into(),
             help: "pass --region R (or set AWS_REGION)".into(),
         })?;
-    let file = args.out.join("apprun.yaml");
-    let state = args
-        .out
-        .join(".apprun")
-        .join(format!("{}.aws.state.json", args.stack));
-    for path in [&file, &state] {
-        if path.exists() && !args.force {
-            return Err(OpError::Exists { path: path.clone() }.into());
-        }
-    }
     let (scope, inventory) = match &args.from_terraform {
         Some(path) => {
             let inventory = discover::read_terraform_file(path)?;
@@ -56,46 +46,54 @@ pub fn run(args: &DiscoverArgs, out: &Output) -> Result<u8, CliError> {
         scope,
         include_managed: args.include_managed,
     };
+    discover::check_request(&request)?;
+    discover::Destination::check(&args.out, &args.stack, args.force)?;
     let hooks = Terminal::new(*out, "discover", true);
     let runtime = targets::runtime()?;
     let provider = std::sync::Arc::new(runtime.block_on(targets::aws_in(&region))?);
     let found = runtime.block_on(discover::discover(provider.clone(), &request, &hooks))?;
     std::fs::create_dir_all(&args.out).map_err(CliError::Write)?;
-    if args.force {
-        let _ = std::fs::remove_dir_all(args.out.join(".apprun"));
-    }
-    std::fs::write(&file, found.draft.text()).map_err(|source| OpError::WriteFile {
-        path: file.clone(),
-        source,
-    })?;
-    let stack_args = StackArgs {
-        stack: file.clone(),
-        stack_flag: None,
-        vars: Default::default(),
-    };
-    let recorded = Session::open(&stack_args, Target::Aws, out).and_then(|session| {
-        if args.tag_now {
-            runtime.block_on(discover::claim_now(
-                provider.as_ref(),
-                &args.stack,
-                &found.draft,
-            ))?;
-        }
-        Ok(discover::record(
-            &session.workspace(),
-            &found,
-            args.tag_now,
-            &hooks,
-        )?)
-    });
-    let count = match recorded {
+    let destination = discover::Destination::prepare(&args.out, &args.stack, args.force)?;
+    let file = destination.file.clone();
+    let written = std::fs::write(&file, found.draft.text())
+        .map_err(|source| {
+            CliError::from(OpError::WriteFile {
+                path: file.clone(),
+                source,
+            })
+        })
+        .and_then(|()| {
+            let stack_args = StackArgs {
+                stack: file.clone(),
+                stack_flag: None,
+                vars: Default::default(),
+            };
+            let session = Session::open(&stack_args, Target::Aws, out)?;
+            if args.tag_now {
+                runtime.block_on(discover::claim_now(
+                    provider.as_ref(),
+                    &args.stack,
+                    &found.draft,
+                ))?;
+            }
+            Ok(discover::record(
+                &session.workspace(),
+                &found,
+                args.tag_now,
+                &hooks,
+            )?)
+        });
+    let count = match written {
         Ok(count) => count,
         Err(error) => {
-            // Nothing half-written: the stack goes with its state.
-            let _ = std::fs::remove_file(&file);
+            // Nothing half-written: what was there comes back.
+            destination.undo();
             return Err(error);
         }
     };
+    for aside in destination.moved_aside() {
+        eprintln!("Moved {} aside (--force).", aside.display());
+    }
     let summary = render::discover::summary(&found, &file, count, args.tag_now, inventory.as_ref());
     std::io::stdout().lock().write_all(summary.as_bytes())?;
     Ok(exit::OK)

@@ -137,3 +137,70 @@ fn references_are_wired_and_defaults_left_out() {
     let (text, _) = round_trip(&found, "private-api");
     insta::assert_snapshot!(text);
 }
+
+/// A stack with a code service and a service setting every field away
+/// from its default.
+const EVERY_SETTING: &str = r#"
+stack: every
+region: eu-west-1
+connections:
+  gh: { provider: GITHUB }
+roles:
+  runner:
+    kind: instance
+    policies:
+      - arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
+      - name: deny-delete
+        statements:
+          - effect: Deny
+            actions: ["s3:DeleteObject"]
+services:
+  app:
+    code:
+      repository: https://github.com/example/app
+      branch: release
+      connection: "${connections.gh.arn}"
+      source_directory: /api
+      runtime: PYTHON_311
+      build_command: pip install -r requirements.txt
+      start_command: python app.py
+    port: 8000
+  api:
+    name: legacy-api-name
+    image: public.ecr.aws/nginx/nginx:1.27
+    instance_role: "${roles.runner.arn}"
+    port: 9090
+    cpu: 4 vCPU
+    memory: 12 GB
+    start_command: nginx -g 'daemon off;'
+    env: { A: "1", "B_KEY": "two words" }
+    health_check: { protocol: HTTP, path: /ready, interval: 7, timeout: 3, healthy_threshold: 4, unhealthy_threshold: 6 }
+    ip_address_type: DUAL_STACK
+    kms_key: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    paused: true
+    tags: { team: "a: b", "odd key": "true" }
+"#;
+
+#[test]
+fn a_code_service_and_every_service_setting_compose_back() {
+    let (found, _) = found_from(EVERY_SETTING);
+    let (text, composed) = round_trip(&found, "every");
+    for f in &found {
+        assert_eq!(
+            composed.get(&f.id),
+            Some(&f.observed.attributes),
+            "{} composes to another resource:\n{text}",
+            f.id
+        );
+    }
+    for wanted in [
+        "connection: \"${connections.gh.arn}\"",
+        "name: legacy-api-name",
+        "effect: Deny",
+        "cpu: 4 vCPU",
+        "odd key: \"true\"",
+        "code:\n      repository: https://github.com/example/app\n      branch: release",
+    ] {
+        assert!(text.contains(wanted), "`{wanted}` missing:\n{text}");
+    }
+}

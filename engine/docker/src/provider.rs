@@ -550,6 +550,71 @@ fn canonical_location(location: &Path) -> String {
     }
 }
 
+impl DockerProvider {
+    /// A resource this stack made for `address` as the daemon shows it now
+    /// ([`Provider::find_owned`] looks twice).
+    async fn find_owned_now(
+        &self,
+        stack: &str,
+        address: &Address,
+        name: &str,
+    ) -> Result<Option<Applied>, ProviderError> {
+        let arn = arn::arn(address.kind, stack, &address.name);
+        match address.kind {
+            // Nothing exists on Docker for these: creating them again is
+            // idempotent (same ARN, same outputs), so there is nothing to find.
+            Kind::Repository
+            | Kind::Role
+            | Kind::AutoScaling
+            | Kind::Observability
+            | Kind::Connection
+            | Kind::VpcIngress => Ok(None),
+            Kind::Domain => self.find_owned_domain(stack, address, name).await,
+            Kind::VpcConnector => {
+                if !self.network_exists(stack, &address.name).await? {
+                    return Ok(None);
+                }
+                let attributes = serde_json::json!({ "name": name });
+                Ok(Some(Applied {
+                    outputs: self.outputs(address.kind, stack, &address.name, &arn, &attributes),
+                    physical_id: arn,
+                }))
+            }
+            Kind::Service => {
+                let owned = self
+                    .engine
+                    .list_owned(stack, Some(&address.to_string()))
+                    .await
+                    .map_err(|e| to_provider_error(&format!("find {address}"), e))?;
+                // Any container of the address is evidence, even without a
+                // front door (a run stopped between the first replica and
+                // it); only replicas of another physical name belong to
+                // another record (a renamed replacement's predecessor or
+                // successor).
+                let replica_named = |mine: bool| {
+                    owned.iter().any(|c| {
+                        c.role == labels::ROLE_REPLICA
+                            && c.labels.get(labels::NAME).is_none_or(|n| n == name) == mine
+                    })
+                };
+                let front_door = owned.iter().find(|c| c.role == labels::ROLE_FRONT_DOOR);
+                let port = front_door
+                    .and_then(|c| c.labels.get(labels::FRONT_DOOR_PORT))
+                    .and_then(|p| p.parse::<u16>().ok());
+                let ours = replica_named(true) || (front_door.is_some() && !replica_named(false));
+                Ok(ours.then(|| Applied {
+                    outputs: Self::service_outputs(&arn, name, port),
+                    physical_id: arn,
+                }))
+            }
+        }
+    }
+}
+
+/// How long a create's request may still be in the Docker daemon's hands
+/// after the run that sent it died.
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(1);
+
 impl Provider for DockerProvider {
     fn target(&self) -> &str {
         "docker"
@@ -646,55 +711,15 @@ impl Provider for DockerProvider {
         address: &Address,
         name: &str,
     ) -> Result<Option<Applied>, ProviderError> {
-        let arn = arn::arn(address.kind, stack, &address.name);
-        match address.kind {
-            // Nothing exists on Docker for these: creating them again is
-            // idempotent (same ARN, same outputs), so there is nothing to find.
-            Kind::Repository
-            | Kind::Role
-            | Kind::AutoScaling
-            | Kind::Observability
-            | Kind::Connection
-            | Kind::VpcIngress => Ok(None),
-            Kind::Domain => self.find_owned_domain(stack, address, name).await,
-            Kind::VpcConnector => {
-                if !self.network_exists(stack, &address.name).await? {
-                    return Ok(None);
-                }
-                let attributes = serde_json::json!({ "name": name });
-                Ok(Some(Applied {
-                    outputs: self.outputs(address.kind, stack, &address.name, &arn, &attributes),
-                    physical_id: arn,
-                }))
-            }
-            Kind::Service => {
-                let owned = self
-                    .engine
-                    .list_owned(stack, Some(&address.to_string()))
-                    .await
-                    .map_err(|e| to_provider_error(&format!("find {address}"), e))?;
-                // Any container of the address is evidence, even without a
-                // front door (a run stopped between the first replica and
-                // it); only replicas of another physical name belong to
-                // another record (a renamed replacement's predecessor or
-                // successor).
-                let replica_named = |mine: bool| {
-                    owned.iter().any(|c| {
-                        c.role == labels::ROLE_REPLICA
-                            && c.labels.get(labels::NAME).is_none_or(|n| n == name) == mine
-                    })
-                };
-                let front_door = owned.iter().find(|c| c.role == labels::ROLE_FRONT_DOOR);
-                let port = front_door
-                    .and_then(|c| c.labels.get(labels::FRONT_DOOR_PORT))
-                    .and_then(|p| p.parse::<u16>().ok());
-                let ours = replica_named(true) || (front_door.is_some() && !replica_named(false));
-                Ok(ours.then(|| Applied {
-                    outputs: Self::service_outputs(&arn, name, port),
-                    physical_id: arn,
-                }))
-            }
+        let found = self.find_owned_now(stack, address, name).await?;
+        if found.is_some() || !matches!(address.kind, Kind::VpcConnector | Kind::Service) {
+            return Ok(found);
         }
+        // A request that reached the Docker daemon before its run died is
+        // carried out all the same, later on a busy machine (a network's
+        // create takes a while): look once more before saying "not made".
+        tokio::time::sleep(IN_FLIGHT_GRACE).await;
+        self.find_owned_now(stack, address, name).await
     }
 
     async fn create(&self, request: &ResourceRequest<'_>) -> Result<Applied, ProviderError> {

@@ -285,6 +285,19 @@ const SERVICE_ORDER: &[&str] = &[
     "paused",
 ];
 
+/// The order a person writes a code source's fields in (every field the
+/// attributes have).
+const CODE_ORDER: &[&str] = &[
+    "repository",
+    "branch",
+    "connection",
+    "source_directory",
+    "configuration_source",
+    "runtime",
+    "build_command",
+    "start_command",
+];
+
 /// Fields that are never written: what the key or the kind says already.
 fn unwritten(kind: Kind, field: &str) -> bool {
     match kind {
@@ -327,14 +340,18 @@ fn entry_of(f: &Found, wiring: &Wiring, usage: Option<&str>) -> (Entries, Vec<St
                     None => Node::from_json(value),
                 }
             }
-            (Kind::Service, "code", Value::Object(code)) => {
-                let mut code = code.clone();
-                if let Some(Value::String(c)) = code.get("connection") {
-                    let wired = wiring.arn(c);
-                    code.insert("connection".into(), Value::String(wired));
-                }
-                Node::from_json(&Value::Object(code))
-            }
+            (Kind::Service, "code", Value::Object(code)) => Node::Map(
+                CODE_ORDER
+                    .iter()
+                    .filter_map(|k| {
+                        let value = match code.get(*k)? {
+                            Value::String(c) if *k == "connection" => Node::Str(wiring.arn(c)),
+                            other => Node::from_json(other),
+                        };
+                        Some(Entry::new(*k, value))
+                    })
+                    .collect(),
+            ),
             (Kind::Observability, "tracing", Value::String(s)) => Node::Str(s.to_ascii_lowercase()),
             (Kind::Role, "kind", _) => continue,
             (_, _, Value::String(s)) => Node::Str(wiring.arn(s)),

@@ -6,6 +6,7 @@
 //! next apply ([`claim_adopted`]).
 
 mod claim;
+mod files;
 mod reading;
 mod scope;
 
@@ -25,12 +26,13 @@ use crate::record::recorded;
 use crate::target::Target;
 
 pub use claim::{claim_adopted, claim_now, unclaimed};
+pub use files::Destination;
 pub use scope::{CLOUDFORMATION_TAG, STACK_TAG, read_terraform_file};
 
 use reading::{Read, read_many};
 use scope::{
-    account, arn_name, is_default_configuration, not_ours, repository_of, services_in_scope,
-    terraform_seeds, used_by,
+    account, is_default_configuration, not_ours, repository_of, services_in_scope, terraform_seeds,
+    used_by,
 };
 
 /// Which services to bring in.
@@ -99,8 +101,6 @@ struct Gathering {
     wanted: BTreeMap<(Kind, String), Users>,
     /// Found and left alone.
     skipped: Vec<Skipped>,
-    /// What could not be said or read.
-    warnings: Vec<String>,
     /// Comments for the entries, by physical id.
     notes: BTreeMap<String, Vec<String>>,
 }
@@ -159,8 +159,6 @@ impl Gathering {
         };
         for (service, field) in users {
             let message = format!("`{field}` stays as found ({id}): {why} ({error})");
-            self.warnings
-                .push(format!("service {}: {message}", arn_name(&service)));
             self.notes.entry(service).or_default().push(message);
         }
         Ok(())
@@ -282,12 +280,9 @@ async fn gather_used<P: Provider + 'static>(
     Ok(())
 }
 
-/// Reads what `request` names and composes its stack. Nothing is written.
-pub async fn discover<P: Provider + 'static>(
-    provider: Arc<P>,
-    request: &DiscoverRequest,
-    hooks: &dyn Hooks,
-) -> Result<Discovery, OpError> {
+/// Refuses a stack name or region the stack language would refuse, before
+/// anything is read.
+pub fn check_request(request: &DiscoverRequest) -> Result<(), OpError> {
     use apprun_schema::patterns::{REGION, STACK_NAME};
     for (rule, value) in [(&STACK_NAME, &request.stack), (&REGION, &request.region)] {
         if !rule.matches(value) {
@@ -298,6 +293,16 @@ pub async fn discover<P: Provider + 'static>(
             });
         }
     }
+    Ok(())
+}
+
+/// Reads what `request` names and composes its stack. Nothing is written.
+pub async fn discover<P: Provider + 'static>(
+    provider: Arc<P>,
+    request: &DiscoverRequest,
+    hooks: &dyn Hooks,
+) -> Result<Discovery, OpError> {
+    check_request(request)?;
     provider.preflight().await?;
     let (services, others) = seeds(&provider, request, hooks).await?;
     let mut g = Gathering::default();
@@ -327,10 +332,15 @@ pub async fn discover<P: Provider + 'static>(
                 .join("; "),
         });
     }
-    let mut warnings = g.warnings;
     let mut draft = compose(&request.stack, &request.region, &found);
-    check_plan(&mut draft, &mut warnings)?;
-    draft.header = header(request, &draft, &g.skipped);
+    let changes = check_plan(&mut draft)?;
+    draft.header = header(request, &draft, &g.skipped, changes);
+    // Every comment in the file is a warning too.
+    let warnings = draft
+        .resources
+        .iter()
+        .flat_map(|r| r.notes.iter().map(move |n| format!("{}: {n}", r.address)))
+        .collect();
     Ok(Discovery {
         draft,
         skipped: g.skipped,
@@ -359,14 +369,26 @@ fn describe_scope(scope: &Scope) -> String {
 }
 
 /// The comment at the top of the written file.
-fn header(request: &DiscoverRequest, draft: &Draft, skipped: &[Skipped]) -> Vec<String> {
+fn header(
+    request: &DiscoverRequest,
+    draft: &Draft,
+    skipped: &[Skipped],
+    changes: usize,
+) -> Vec<String> {
+    let plan = if changes == 0 {
+        "`apprun plan` against the state it wrote shows no changes; edit from here.".to_owned()
+    } else {
+        format!(
+            "`apprun plan` shows {changes} change(s): what the stack language cannot write, noted where it is."
+        )
+    };
     let mut lines = vec![
         format!(
             "Written by `apprun discover` from {} ({} resources).",
             request.region,
             draft.resources.len()
         ),
-        "`apprun plan` against the state it wrote shows no changes; edit from here.".to_owned(),
+        plan,
     ];
     for s in skipped {
         lines.push(format!("Not adopted: {}: {}.", s.what, s.why));
@@ -401,8 +423,9 @@ fn records(
 }
 
 /// Plans the composed stack against its records: every change is
-/// something the language could not say, noted on its resource.
-fn check_plan(draft: &mut Draft, warnings: &mut Vec<String>) -> Result<(), OpError> {
+/// something the language could not say, noted on its resource (unless a
+/// note says it already); returns how many changes the plan has.
+fn check_plan(draft: &mut Draft) -> Result<usize, OpError> {
     let stack = draft.parse().map_err(|errors| OpError::Composed {
         details: errors
             .iter()
@@ -422,7 +445,12 @@ fn check_plan(draft: &mut Draft, warnings: &mut Vec<String>) -> Result<(), OpErr
         options: &PlanOptions::default(),
         stack_digest: "",
     });
-    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    for change in &changes {
         let fields: Vec<String> = change
             .attributes
             .iter()
@@ -442,10 +470,17 @@ fn check_plan(draft: &mut Draft, warnings: &mut Vec<String>) -> Result<(), OpErr
                 format!(" ({})", change.reasons.join("; "))
             }
         );
-        warnings.push(format!("{}: {message}", change.address));
-        draft.note(&change.address, message);
+        // A resource whose notes say already what the language cannot
+        // write keeps those.
+        let noted = draft
+            .resources
+            .iter()
+            .any(|r| r.address == change.address && !r.notes.is_empty());
+        if !noted {
+            draft.note(&change.address, message);
+        }
     }
-    Ok(())
+    Ok(changes.len())
 }
 
 /// Records the discovered resources as the state of the stack in `ws`

@@ -36,11 +36,6 @@ pub(super) fn not_ours(
     }
 }
 
-/// The service's name in an App Runner ARN (`…:service/NAME/ID`).
-pub(super) fn arn_name(arn: &str) -> &str {
-    arn.split('/').nth(1).unwrap_or(arn)
-}
-
 /// The account of an ARN.
 pub(super) fn account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4)
@@ -110,13 +105,33 @@ pub(super) async fn services_in_scope<P: Provider + 'static>(
     if filters.tags.is_empty() {
         return Ok(arns);
     }
-    let mut tagged = Vec::new();
+    // The tags of every listed service, a few at a time.
+    let limit = Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
     for arn in arns.drain(..) {
-        let tags = provider.all_tags(Kind::Service, &arn).await?;
-        if filters.tags.iter().all(|(k, v)| tags.get(k) == Some(v)) {
+        let (provider, limit) = (provider.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let tags = provider.all_tags(Kind::Service, &arn).await;
+            (arn, tags)
+        });
+    }
+    let mut tagged = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((arn, tags)) = joined else {
+            continue;
+        };
+        if filters
+            .tags
+            .iter()
+            .all(|(k, v)| tags.as_ref().ok().and_then(|t| t.get(k)) == Some(v))
+        {
             tagged.push(arn);
+        } else if let Err(error) = tags {
+            return Err(error.into());
         }
     }
+    tagged.sort();
     Ok(tagged)
 }
 
