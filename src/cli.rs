@@ -109,7 +109,7 @@ impl Command {
                 // file is the stack, not an output's name.
                 if let Some(name) = &args.name
                     && args.state.stack_flag.is_none()
-                    && [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e))
+                    && is_stack_file(name)
                 {
                     args.state.stack_flag = Some(PathBuf::from(name));
                     args.name = None;
@@ -121,6 +121,8 @@ impl Command {
             }
             Command::Refresh(state)
             | Command::Import { state, .. }
+            | Command::Status(StatusArgs { state, .. })
+            | Command::Logs(LogsArgs { state, .. })
             | Command::State(
                 StateCommand::List(state)
                 | StateCommand::Show { state, .. }
@@ -133,13 +135,6 @@ impl Command {
                 }
             }
             Command::Deploy(args) => args.normalize(),
-            Command::Logs(args) => args.normalize(),
-            Command::Status(args) => {
-                let state = &mut args.state;
-                if let Some(file) = state.stack_flag.take() {
-                    state.stack = file;
-                }
-            }
             Command::Drift(_)
             | Command::Discover(_)
             | Command::Show { .. }
@@ -466,14 +461,6 @@ pub struct LogsArgs {
     /// instead of the application's.
     #[arg(long)]
     pub system: bool,
-}
-
-impl LogsArgs {
-    fn normalize(&mut self) {
-        if let Some(file) = self.state.stack_flag.take() {
-            self.state.stack = file;
-        }
-    }
 }
 
 /// Parses `30s`, `10m`, `2h`, `1d` (a number and a unit).

@@ -31,12 +31,13 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
     })?;
     let text = render::plan(&plan, out.format.into(), out.color);
     std::io::stdout().lock().write_all(text.as_bytes())?;
-    let unclaimed = ops::discover::unclaimed(&ws)?;
-    if !unclaimed.is_empty() && out.format == Format::Text {
-        eprintln!(
-            "Note: the next apply puts apprun's ownership tags on {} resource(s) `apprun discover` adopted (tag updates only).",
-            unclaimed.len()
-        );
+    if out.format == Format::Text {
+        let unclaimed = ops::discover::unclaimed(&ws)?;
+        if unclaimed > 0 {
+            eprintln!(
+                "Note: the next apply puts apprun's ownership tags on {unclaimed} resource(s) `apprun discover` adopted (tag updates only)."
+            );
+        }
     }
     if let Some(path) = &args.out {
         ops::plan::save(&plan, &ws, path)?;

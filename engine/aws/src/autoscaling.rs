@@ -9,6 +9,8 @@
 //! replaced. Reads report `default` from `IsDefault`, so drift sees someone
 //! changing the account's default.
 
+use std::collections::BTreeMap;
+
 use apprun_engine::attributes::{
     AutoScalingAttributes, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE,
 };
@@ -294,32 +296,13 @@ pub(crate) async fn update(
 
 /// Tags `arn` with the default it replaces.
 async fn set_previous_tag(ctx: &Ctx, arn: &str, previous: &str) -> Result<(), ApiFailure> {
-    let tag = aws_sdk_apprunner::types::Tag::builder()
-        .key(PREVIOUS_DEFAULT_TAG)
-        .value(previous)
-        .build();
-    ctx.clients
-        .apprunner
-        .tag_resource()
-        .resource_arn(arn)
-        .tags(tag)
-        .send()
-        .await
-        .classify("TagResource")
-        .map(|_| ())
+    let tag = BTreeMap::from([(PREVIOUS_DEFAULT_TAG.to_owned(), previous.to_owned())]);
+    tags::tag_apprunner(ctx, arn, &tag).await
 }
 
 /// Removes the remembered previous default from `arn`.
 async fn clear_previous_tag(ctx: &Ctx, arn: &str) -> Result<(), ApiFailure> {
-    ctx.clients
-        .apprunner
-        .untag_resource()
-        .resource_arn(arn)
-        .tag_keys(PREVIOUS_DEFAULT_TAG)
-        .send()
-        .await
-        .classify("UntagResource")
-        .map(|_| ())
+    tags::untag_apprunner(ctx, arn, vec![PREVIOUS_DEFAULT_TAG.to_owned()]).await
 }
 
 /// Deletes one revision, then older unused revisions of the same name that

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::attrs::{applied_by_arn, arn_name, invalid};
 use crate::config::Ctx;
-use crate::error::{ApiFailure, Class, SdkResultExt};
+use crate::error::{ApiFailure, FoundExt, SdkResultExt};
 use crate::pages::{Pages, paginator};
 use crate::retry;
 use crate::tags;
@@ -89,6 +89,15 @@ async fn named(ctx: &Ctx, name: &str) -> Result<Vec<Listed>, ApiFailure> {
                 .collect()
         })
         .await
+}
+
+/// The handshake status of connection `arn` (`PENDING_HANDSHAKE`,
+/// `AVAILABLE`, ...); `None` when it is gone. One listing, no tag call.
+pub(crate) async fn status(ctx: &Ctx, arn: &str) -> Result<Option<String>, ProviderError> {
+    lookup(ctx, arn)
+        .await
+        .map(|c| c.map(|c| c.status))
+        .map_err(|f| f.into_provider(&format!("connection {arn}")))
 }
 
 /// The connection `arn`; `None` when it is gone.
@@ -210,19 +219,16 @@ pub(crate) async fn update(
 /// Deletes the connection; `Ok` when already gone.
 pub(crate) async fn delete(ctx: &Ctx, arn: &str) -> Result<(), ProviderError> {
     let what = Address::new(Kind::Connection, arn_name(arn, "connection")).to_string();
-    let out = ctx
-        .clients
+    ctx.clients
         .apprunner
         .delete_connection()
         .connection_arn(arn)
         .send()
         .await
-        .classify("DeleteConnection");
-    match out {
-        Ok(_) => Ok(()),
-        Err(f) if f.class == Class::NotFound => Ok(()),
-        Err(f) => Err(f.into_provider(&what)),
-    }
+        .classify("DeleteConnection")
+        .found()
+        .map(|_| ())
+        .map_err(|f| f.into_provider(&what))
 }
 
 /// Fails unless connection `arn` is `AVAILABLE`: `OperationFailed` naming

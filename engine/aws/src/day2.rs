@@ -264,10 +264,9 @@ pub(crate) async fn connection_status(
     ctx: &Ctx,
     arn: &str,
 ) -> Result<Option<LiveStatus>, ProviderError> {
-    let Some(observed) = crate::connections::read(ctx, arn).await? else {
+    let Some(status) = crate::connections::status(ctx, arn).await? else {
         return Ok(None);
     };
-    let status = output(&observed, "status").unwrap_or_default().to_owned();
     Ok(Some(LiveStatus {
         healthy: status == CONNECTION_AVAILABLE,
         status,
@@ -326,19 +325,6 @@ pub(crate) async fn domain_status(
         details,
         ..LiveStatus::default()
     }))
-}
-
-/// What the trait's default `status` tells from a read: present (healthy
-/// unless it can only be deleted) or gone.
-pub(crate) fn from_read(observed: Option<Observed>) -> Option<LiveStatus> {
-    observed.map(|observed| LiveStatus {
-        status: match &observed.failed {
-            Some(_) => "FAILED".to_owned(),
-            None => "PRESENT".to_owned(),
-        },
-        healthy: observed.failed.is_none(),
-        ..LiveStatus::default()
-    })
 }
 
 #[cfg(test)]

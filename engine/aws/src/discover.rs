@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 
 use apprun_engine::provider::{ListedService, ProviderError};
 use apprun_schema::{Address, Kind};
+use serde_json::Value;
 
 use crate::config::Ctx;
-use crate::error::{ApiFailure, SdkResultExt};
+
+use crate::attrs::arn_tail;
 use crate::pages::{Pages, paginator};
-use crate::tags::{self, ADDRESS_TAG, STACK_TAG, SdkTag, sdk_tags};
+use crate::tags;
 use crate::{repositories, roles};
 
 /// Every service of the region, as `ListServices` names them.
@@ -41,19 +43,6 @@ pub(crate) async fn list_services(ctx: &Ctx) -> Result<Vec<ListedService>, Provi
     .map_err(|f| f.into_provider("services"))
 }
 
-/// The role name an IAM role ARN (or a bare name) stands for.
-fn role_name(id: &str) -> &str {
-    id.rsplit_once('/').map_or(id, |(_, name)| name)
-}
-
-/// Tags of an SDK as a map.
-fn to_map<T: SdkTag>(live: &[T]) -> BTreeMap<String, String> {
-    live.iter()
-        .filter_map(T::pair)
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
 /// Every tag of the resource `id` of `kind`; none for a custom domain.
 pub(crate) async fn all_tags(
     ctx: &Ctx,
@@ -62,11 +51,13 @@ pub(crate) async fn all_tags(
 ) -> Result<BTreeMap<String, String>, ProviderError> {
     let answer = match kind {
         Kind::Domain => return Ok(BTreeMap::new()),
-        Kind::Role => roles::role_tags(ctx, role_name(id))
+        Kind::Role => roles::role_tags(ctx, arn_tail(id))
             .await
-            .map(|t| to_map(&t)),
-        Kind::Repository => repositories::list_tags(ctx, id).await.map(|t| to_map(&t)),
-        _ => tags::list_apprunner(ctx, id).await.map(|t| to_map(&t)),
+            .map(|t| tags::all(&t)),
+        Kind::Repository => repositories::list_tags(ctx, id)
+            .await
+            .map(|t| tags::all(&t)),
+        _ => tags::list_apprunner(ctx, id).await.map(|t| tags::all(&t)),
     };
     answer.map_err(|f| f.into_provider(id))
 }
@@ -123,11 +114,6 @@ pub(crate) async fn vpc_ingress(ctx: &Ctx) -> Result<Vec<(String, String)>, Prov
     .map_err(|f| f.into_provider("VPC ingress connections"))
 }
 
-/// Every tag of a read resource, as a map.
-pub(crate) fn tag_map<T: SdkTag>(live: &[T]) -> BTreeMap<String, String> {
-    to_map(live)
-}
-
 /// Tags resource `id` of `kind` with `stack` / `address` as its owner
 /// (custom domains carry no tags: their service's stand for them).
 pub(crate) async fn claim(
@@ -137,41 +123,12 @@ pub(crate) async fn claim(
     stack: &str,
     address: &Address,
 ) -> Result<(), ProviderError> {
-    let mut owner = BTreeMap::new();
-    owner.insert(STACK_TAG.to_owned(), stack.to_owned());
-    owner.insert(ADDRESS_TAG.to_owned(), address.to_string());
-    let done: Result<(), ApiFailure> = match kind {
+    let owner = tags::with_ownership(&Value::Null, stack, address);
+    let done = match kind {
         Kind::Domain => Ok(()),
-        Kind::Role => ctx
-            .clients
-            .iam
-            .tag_role()
-            .role_name(role_name(id))
-            .set_tags(Some(sdk_tags(&owner)))
-            .send()
-            .await
-            .classify("TagRole")
-            .map(|_| ()),
-        Kind::Repository => ctx
-            .clients
-            .ecr
-            .tag_resource()
-            .resource_arn(id)
-            .set_tags(Some(sdk_tags(&owner)))
-            .send()
-            .await
-            .classify("TagResource")
-            .map(|_| ()),
-        _ => ctx
-            .clients
-            .apprunner
-            .tag_resource()
-            .resource_arn(id)
-            .set_tags(Some(sdk_tags(&owner)))
-            .send()
-            .await
-            .classify("TagResource")
-            .map(|_| ()),
+        Kind::Role => roles::tag(ctx, arn_tail(id), &owner).await,
+        Kind::Repository => repositories::tag(ctx, id, &owner).await,
+        _ => tags::tag_apprunner(ctx, id, &owner).await,
     };
     done.map_err(|f| f.into_provider(&address.to_string()))
 }
@@ -183,9 +140,9 @@ mod tests {
     #[test]
     fn a_role_is_named_by_the_last_part_of_its_arn() {
         assert_eq!(
-            role_name("arn:aws:iam::123456789012:role/service-role/app"),
+            arn_tail("arn:aws:iam::123456789012:role/service-role/app"),
             "app"
         );
-        assert_eq!(role_name("app"), "app");
+        assert_eq!(arn_tail("app"), "app");
     }
 }

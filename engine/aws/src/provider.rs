@@ -168,7 +168,7 @@ impl Provider for AwsProvider {
             Kind::Connection => crate::day2::connection_status(ctx, physical_id).await,
             Kind::Domain => crate::day2::domain_status(ctx, physical_id, recorded).await,
             Kind::VpcIngress => crate::day2::vpc_ingress_status(ctx, physical_id).await,
-            _ => Ok(crate::day2::from_read(
+            _ => Ok(LiveStatus::from_read(
                 self.read(kind, physical_id, recorded).await?,
             )),
         }
@@ -200,9 +200,6 @@ impl Provider for AwsProvider {
         crate::logs::service_logs(&self.ctx, physical_id, query).await
     }
 
-    /// Roles and repositories can be named by name or ARN (as Terraform
-    /// imports them, by name); their state records the ARN, as `create`
-    /// does. App Runner resources are only ever named by ARN.
     async fn list_services(&self) -> Result<Vec<ListedService>, ProviderError> {
         crate::discover::list_services(&self.ctx).await
     }
@@ -225,7 +222,7 @@ impl Provider for AwsProvider {
             let read = services::read_tagged(&self.ctx, physical_id, recorded).await?;
             return Ok(read.map(|(observed, tags)| Tagged {
                 id: physical_id.to_owned(),
-                tags: crate::discover::tag_map(&tags),
+                tags: crate::tags::all(&tags),
                 observed,
             }));
         }
@@ -262,6 +259,9 @@ impl Provider for AwsProvider {
         crate::discover::claim(&self.ctx, kind, physical_id, stack, address).await
     }
 
+    /// Roles and repositories can be named by name or ARN (as Terraform
+    /// imports them, by name); their state records the ARN, as `create`
+    /// does. App Runner resources are only ever named by ARN.
     fn canonical_id(&self, kind: Kind, id: &str, observed: &Observed) -> String {
         match (kind, observed.outputs.get("arn").and_then(Value::as_str)) {
             (Kind::Role | Kind::Repository, Some(arn)) if !id.starts_with("arn:") => arn.to_owned(),

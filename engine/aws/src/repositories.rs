@@ -341,6 +341,23 @@ pub(crate) async fn update(
     Ok(applied(&repo))
 }
 
+/// Adds (or changes) `tags` on repository `arn` (TagResource).
+pub(crate) async fn tag(
+    ctx: &Ctx,
+    arn: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ApiFailure> {
+    ctx.clients
+        .ecr
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags::sdk_tags(tags)))
+        .send()
+        .await
+        .classify("TagResource")
+        .map(|_| ())
+}
+
 /// Makes the user tags of repository `arn` those of `attrs`.
 async fn sync_tags(ctx: &Ctx, arn: &str, attrs: &Value) -> Result<(), ApiFailure> {
     let live = list_tags(ctx, arn).await?;
@@ -348,16 +365,7 @@ async fn sync_tags(ctx: &Ctx, arn: &str, attrs: &Value) -> Result<(), ApiFailure
     tags::sync(
         &live,
         attrs,
-        |set| async move {
-            client
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tags::sdk_tags(&set)))
-                .send()
-                .await
-                .classify("TagResource")
-                .map(|_| ())
-        },
+        |set| async move { tag(ctx, arn, &set).await },
         |keys| async move {
             client
                 .untag_resource()

@@ -407,6 +407,23 @@ async fn delete_inline(ctx: &Ctx, name: &str, policy: &str) -> Result<(), ApiFai
         .map(|_| ())
 }
 
+/// Adds (or changes) `tags` on role `name` (TagRole).
+pub(crate) async fn tag(
+    ctx: &Ctx,
+    name: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ApiFailure> {
+    ctx.clients
+        .iam
+        .tag_role()
+        .role_name(name)
+        .set_tags(Some(tags::sdk_tags(tags)))
+        .send()
+        .await
+        .classify("TagRole")
+        .map(|_| ())
+}
+
 /// Makes the user tags of role `name` those of `attrs`.
 async fn sync_tags(ctx: &Ctx, name: &str, attrs: &Value) -> Result<(), ApiFailure> {
     let live = role_tags(ctx, name).await?;
@@ -414,16 +431,7 @@ async fn sync_tags(ctx: &Ctx, name: &str, attrs: &Value) -> Result<(), ApiFailur
     tags::sync(
         &live,
         attrs,
-        |set| async move {
-            client
-                .tag_role()
-                .role_name(name)
-                .set_tags(Some(tags::sdk_tags(&set)))
-                .send()
-                .await
-                .classify("TagRole")
-                .map(|_| ())
-        },
+        |set| async move { tag(ctx, name, &set).await },
         |keys| async move {
             client
                 .untag_role()

@@ -20,10 +20,7 @@ use crate::config::Ctx;
 use crate::error::{ApiFailure, Class, SdkResultExt};
 use crate::retry;
 
-/// The tag naming the stack that owns a resource.
-pub const STACK_TAG: &str = "apprun:stack";
-/// The tag naming the address (`services.web`) a resource was created for.
-pub const ADDRESS_TAG: &str = "apprun:address";
+pub use apprun_engine::provider::{ADDRESS_TAG, STACK_TAG};
 
 const PREFIX: &str = "apprun:";
 
@@ -125,12 +122,23 @@ pub(crate) fn owner<T: SdkTag>(live: &[T]) -> Option<(String, Address)> {
 /// nobody else may set or remove them, so no stack manages them.
 const AWS_PREFIX: &str = "aws:";
 
+/// Whether a stack manages tag `key`: not an ownership tag, not one AWS
+/// sets.
+fn managed(key: &str) -> bool {
+    !key.starts_with(PREFIX) && !key.starts_with(AWS_PREFIX)
+}
+
+/// Every tag of a resource, ownership and AWS's own included, as a map.
+pub(crate) fn all<T: SdkTag>(live: &[T]) -> BTreeMap<String, String> {
+    pairs(live)
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// The tags a read reports: everything but the ownership tags and the tags
 /// AWS sets, as JSON.
 pub(crate) fn observed<T: SdkTag>(live: &[T]) -> Value {
-    let map: BTreeMap<&str, &str> = pairs(live)
-        .filter(|(k, _)| !k.starts_with(PREFIX) && !k.starts_with(AWS_PREFIX))
-        .collect();
+    let map: BTreeMap<&str, &str> = pairs(live).filter(|(k, _)| managed(k)).collect();
     serde_json::json!(map)
 }
 
@@ -142,14 +150,12 @@ fn tag_changes(
 ) -> (BTreeMap<String, String>, Vec<String>) {
     let set = after
         .iter()
-        .filter(|(k, v)| {
-            !k.starts_with(PREFIX) && !k.starts_with(AWS_PREFIX) && before.get(*k) != Some(*v)
-        })
+        .filter(|(k, v)| managed(k) && before.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let remove = before
         .keys()
-        .filter(|k| !k.starts_with(PREFIX) && !k.starts_with(AWS_PREFIX) && !after.contains_key(*k))
+        .filter(|k| managed(k) && !after.contains_key(*k))
         .cloned()
         .collect();
     (set, remove)
@@ -169,10 +175,7 @@ where
     S: Future<Output = Result<(), ApiFailure>>,
     R: Future<Output = Result<(), ApiFailure>>,
 {
-    let before = pairs(live)
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let (to_set, to_remove) = tag_changes(&before, &user_tags(attrs));
+    let (to_set, to_remove) = tag_changes(&all(live), &user_tags(attrs));
     if !to_set.is_empty() {
         set(to_set).await?;
     }
@@ -215,32 +218,47 @@ pub(crate) async fn apprunner_owned_by(
 /// (TagResource / UntagResource only for what differs).
 pub(crate) async fn sync_apprunner(ctx: &Ctx, arn: &str, attrs: &Value) -> Result<(), ApiFailure> {
     let live = list_apprunner(ctx, arn).await?;
-    let client = &ctx.clients.apprunner;
     sync(
         &live,
         attrs,
-        |set| async move {
-            client
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(sdk_tags(&set)))
-                .send()
-                .await
-                .classify("TagResource")
-                .map(|_| ())
-        },
-        |keys| async move {
-            client
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(keys))
-                .send()
-                .await
-                .classify("UntagResource")
-                .map(|_| ())
-        },
+        |set| async move { tag_apprunner(ctx, arn, &set).await },
+        |keys| async move { untag_apprunner(ctx, arn, keys).await },
     )
     .await
+}
+
+/// Adds (or changes) `tags` on App Runner resource `arn` (TagResource).
+pub(crate) async fn tag_apprunner(
+    ctx: &Ctx,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), ApiFailure> {
+    ctx.clients
+        .apprunner
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(sdk_tags(tags)))
+        .send()
+        .await
+        .classify("TagResource")
+        .map(|_| ())
+}
+
+/// Removes the tags `keys` from App Runner resource `arn` (UntagResource).
+pub(crate) async fn untag_apprunner(
+    ctx: &Ctx,
+    arn: &str,
+    keys: Vec<String>,
+) -> Result<(), ApiFailure> {
+    ctx.clients
+        .apprunner
+        .untag_resource()
+        .resource_arn(arn)
+        .set_tag_keys(Some(keys))
+        .send()
+        .await
+        .classify("UntagResource")
+        .map(|_| ())
 }
 
 /// A resource read together with its App Runner tags: `None` when the

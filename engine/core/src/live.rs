@@ -22,6 +22,23 @@ pub struct LiveStatus {
     pub operations: Vec<OperationInfo>,
 }
 
+impl LiveStatus {
+    /// What a read tells of a resource's status: present (healthy unless
+    /// it can only be deleted), or `None` when it is gone. What
+    /// [`crate::provider::Provider::status`] answers by default, and what a
+    /// target answers for kinds it has no more to say about.
+    pub fn from_read(observed: Option<crate::provider::Observed>) -> Option<LiveStatus> {
+        observed.map(|observed| LiveStatus {
+            status: match &observed.failed {
+                Some(_) => "FAILED".to_owned(),
+                None => "PRESENT".to_owned(),
+            },
+            healthy: observed.failed.is_none(),
+            ..LiveStatus::default()
+        })
+    }
+}
+
 /// One operation of a service (App Runner `ListOperations`, or a local
 /// deployment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -250,6 +250,18 @@ pub fn recorded_known_outputs(snapshot: &Snapshot) -> KnownOutputs {
         .collect()
 }
 
+/// The outputs of what `desired` depends on, for those recorded.
+pub(crate) fn dependency_outputs(
+    desired: &DesiredResource,
+    known: &KnownOutputs,
+) -> BTreeMap<Address, BTreeMap<String, Value>> {
+    desired
+        .dependencies
+        .iter()
+        .filter_map(|a| Some((a.clone(), known.get(a)?.clone()?)))
+        .collect()
+}
+
 /// Replaces `${KIND.NAME.ATTR}` in every string of `value` with the
 /// referenced output, or the whole string with the unknown marker when the
 /// output is not known yet.

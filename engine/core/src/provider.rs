@@ -19,6 +19,12 @@ use thiserror::Error;
 
 use crate::live::{Deployment, LiveStatus, LogEvent, LogQuery};
 
+/// The tag (or label) naming the stack that owns a resource: every target
+/// puts it on what it creates, and `discover` reads it.
+pub const STACK_TAG: &str = "apprun:stack";
+/// The tag naming the address (`services.web`) a resource was made for.
+pub const ADDRESS_TAG: &str = "apprun:address";
+
 /// Progress messages from a long operation ("waiting for the deployment").
 pub type Progress = Arc<dyn Fn(&Address, &str) + Send + Sync>;
 
@@ -328,17 +334,9 @@ pub trait Provider: Send + Sync {
         recorded: &Value,
     ) -> impl Future<Output = Result<Option<LiveStatus>, ProviderError>> + Send {
         async move {
-            Ok(self
-                .read(kind, physical_id, recorded)
-                .await?
-                .map(|observed| LiveStatus {
-                    status: match &observed.failed {
-                        Some(_) => "FAILED".to_owned(),
-                        None => "PRESENT".to_owned(),
-                    },
-                    healthy: observed.failed.is_none(),
-                    ..LiveStatus::default()
-                }))
+            Ok(LiveStatus::from_read(
+                self.read(kind, physical_id, recorded).await?,
+            ))
         }
     }
 

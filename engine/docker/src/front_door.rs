@@ -256,12 +256,14 @@ impl DockerEngine {
             spec.queue_timeout.as_millis()
         );
         let mut keep_port = spec.front_door_port;
-        if let Some((fd, running)) = self.find_front_door(&spec.stack, &spec.address).await? {
-            let owned = self.list_owned(&spec.stack, Some(&spec.address)).await?;
+        if let Some((fd, owned)) = self
+            .find_door(&spec.stack, &spec.address, labels::ROLE_FRONT_DOOR)
+            .await?
+        {
+            let running = owned.running;
             let same_limits = owned
-                .iter()
-                .find(|c| c.id == fd.container_id)
-                .and_then(|c| c.labels.get(labels::FRONT_DOOR_LIMITS))
+                .labels
+                .get(labels::FRONT_DOOR_LIMITS)
                 .is_some_and(|l| *l == limits);
             let same_port = spec.front_door_port.is_none_or(|p| p == fd.port);
             if same_limits && same_port {

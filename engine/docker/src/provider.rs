@@ -852,17 +852,9 @@ impl Provider for DockerProvider {
                 self.domain_status(&parsed.stack, &parsed.key, recorded)
                     .await
             }
-            _ => Ok(self
-                .read(kind, physical_id, recorded)
-                .await?
-                .map(|observed| LiveStatus {
-                    status: match &observed.failed {
-                        Some(_) => "FAILED".to_owned(),
-                        None => "PRESENT".to_owned(),
-                    },
-                    healthy: observed.failed.is_none(),
-                    ..LiveStatus::default()
-                })),
+            _ => Ok(LiveStatus::from_read(
+                self.read(kind, physical_id, recorded).await?,
+            )),
         }
     }
 

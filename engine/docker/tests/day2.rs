@@ -50,28 +50,11 @@ fn request<'a>(
 /// Normalized attributes of a service on port 8080 with fast HTTP health
 /// checks; `source` is its `image` or `build` member.
 fn service_attrs(name: &str, source: Value) -> Value {
-    let mut attrs = json!({
-        "name": name,
-        "source_type": "image",
-        "port": 8080,
-        "cpu": 256,
-        "memory": 512,
-        "env": {},
-        "secrets": {},
-        "health_check": {
-            "protocol": "HTTP",
-            "path": "/health",
-            "interval": 1,
-            "timeout": 1,
-            "healthy_threshold": 1,
-            "unhealthy_threshold": 2
-        },
-        "auto_deploy": false,
-        "ingress": "public",
-        "ip_address_type": "IPV4",
-        "paused": false,
-        "tags": {}
-    });
+    let mut attrs = echo_service_attrs(name, "");
+    if let Some(map) = attrs.as_object_mut() {
+        map.remove("image");
+    }
+    attrs["env"] = json!({});
     for (k, v) in source.as_object().unwrap() {
         attrs[k] = v.clone();
     }

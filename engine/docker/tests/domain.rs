@@ -14,33 +14,6 @@ use bollard::query_parameters::{InspectContainerOptions, StopContainerOptionsBui
 use common::*;
 use serde_json::{Value, json};
 
-/// Normalized attributes of the echo server with fast health checks.
-fn service_attrs(name: &str, message: &str) -> Value {
-    json!({
-        "name": name,
-        "source_type": "image",
-        "image": "apprun/echo:latest",
-        "port": 8080,
-        "cpu": 256,
-        "memory": 512,
-        "env": { "MESSAGE": message },
-        "secrets": {},
-        "health_check": {
-            "protocol": "HTTP",
-            "path": "/health",
-            "interval": 1,
-            "timeout": 1,
-            "healthy_threshold": 1,
-            "unhealthy_threshold": 2
-        },
-        "auto_deploy": false,
-        "ingress": "public",
-        "ip_address_type": "IPV4",
-        "paused": false,
-        "tags": {}
-    })
-}
-
 fn port_of(url: &Value) -> u16 {
     url.as_str()
         .unwrap()
@@ -121,7 +94,7 @@ async fn a_custom_domain_serves_its_host_and_www_and_answers_421_to_any_other() 
 
     // The service, then the domain and the VPC ingress connection on it.
     let web = Address::new(Kind::Service, "web");
-    let mut svc_attrs = service_attrs("shop-web", "through-the-domain");
+    let mut svc_attrs = echo_service_attrs("shop-web", "through-the-domain");
     svc_attrs["observability"] = obs.outputs["arn"].clone();
     let svc = create(&provider, stack, &web, &svc_attrs, &no_deps, &progress).await;
     let service_port = port_of(&svc.outputs["url"]);

@@ -19,32 +19,11 @@ use apprun_state::DigestKey;
 use common::*;
 use serde_json::{Value, json};
 
-/// Normalized service attributes (the shape of `apprun_engine::desired`)
-/// for the echo server with fast health checks.
+/// The echo server's attributes ([`echo_service_attrs`]) with a user tag.
 fn service_attrs(name: &str, message: &str) -> Value {
-    json!({
-        "name": name,
-        "source_type": "image",
-        "image": "apprun/echo:latest",
-        "port": 8080,
-        "cpu": 256,
-        "memory": 512,
-        "env": { "MESSAGE": message },
-        "secrets": {},
-        "health_check": {
-            "protocol": "HTTP",
-            "path": "/health",
-            "interval": 1,
-            "timeout": 1,
-            "healthy_threshold": 1,
-            "unhealthy_threshold": 2
-        },
-        "auto_deploy": false,
-        "ingress": "public",
-        "ip_address_type": "IPV4",
-        "paused": false,
-        "tags": { "team": "test" }
-    })
+    let mut attrs = echo_service_attrs(name, message);
+    attrs["tags"] = json!({ "team": "test" });
+    attrs
 }
 
 fn key() -> DigestKey {

@@ -38,7 +38,8 @@ use crate::state::{
 };
 use crate::validate::{self, Violations};
 
-static DOMAIN_NAME: LazyLock<Regex> = LazyLock::new(|| validate::re(r"^[A-Za-z0-9*.\-]{1,255}$"));
+pub(crate) static DOMAIN_NAME: LazyLock<Regex> =
+    LazyLock::new(|| validate::re(r"^[A-Za-z0-9*.\-]{1,255}$"));
 
 /// Whether `name` is a host name: dot-separated labels of 1–63 letters,
 /// digits and inner hyphens, at least two, with an optional leading `*`.

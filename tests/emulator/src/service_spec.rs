@@ -149,9 +149,9 @@ pub(crate) fn check_shapes(v: &mut Violations, m: &Members) {
 }
 
 /// Patterns shown in the cpu/memory messages (the model's own alternations).
-static CPU_PATTERN: LazyLock<Regex> =
+pub(crate) static CPU_PATTERN: LazyLock<Regex> =
     LazyLock::new(|| validate::re(r"^(256|512|1024|2048|4096|(0\.25|0\.5|1|2|4) vCPU)$"));
-static MEMORY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static MEMORY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     validate::re(r"^(512|1024|2048|3072|4096|6144|8192|10240|12288|(0\.5|1|2|3|4|6|8|10|12) GB)$")
 });
 
@@ -304,12 +304,13 @@ fn check_secrets(v: &mut Violations, secrets: Option<&SensitiveMap>, p: &str) {
     }
 }
 
-static SECRET_ARN: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static SECRET_ARN: LazyLock<Regex> = LazyLock::new(|| {
     validate::re(
         r"^arn:aws[\w-]*:(secretsmanager:[a-z0-9-]+:([0-9]{12}):secret:.+|ssm:[a-z0-9-]+:([0-9]{12}):parameter/.+)$",
     )
 });
-static SSM_NAME: LazyLock<Regex> = LazyLock::new(|| validate::re(r"^[A-Za-z0-9_.\-/]+$"));
+pub(crate) static SSM_NAME: LazyLock<Regex> =
+    LazyLock::new(|| validate::re(r"^[A-Za-z0-9_.\-/]+$"));
 
 /// Builds the spec of a new service (`previous = None`) or of an update.
 pub(crate) fn build(

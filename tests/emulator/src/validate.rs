@@ -13,7 +13,8 @@ use crate::error::ApiError;
 /// Compiles one of the emulator's constant validation patterns.
 pub(crate) fn re(pattern: &str) -> Regex {
     // The patterns are constants of the emulator (never client input), and
-    // the unit tests compile every one of them.
+    // `every_pattern_compiles` compiles every one of them (here and in the
+    // modules that keep their own).
     #[allow(clippy::expect_used)]
     Regex::new(pattern).expect("validation patterns are valid regexes")
 }
@@ -357,6 +358,13 @@ mod tests {
             &NO_NEWLINE,
             &SUBNET_ID,
             &SECURITY_GROUP_ID,
+            &crate::custom_domains::DOMAIN_NAME,
+            &crate::vpc_ingress::VPC_ID,
+            &crate::vpc_ingress::VPC_ENDPOINT_ID,
+            &crate::service_spec::CPU_PATTERN,
+            &crate::service_spec::MEMORY_PATTERN,
+            &crate::service_spec::SECRET_ARN,
+            &crate::service_spec::SSM_NAME,
         ] {
             assert!(!r.as_str().is_empty());
         }

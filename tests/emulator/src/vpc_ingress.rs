@@ -34,8 +34,9 @@ use crate::state::{
 };
 use crate::validate::{self, Violations};
 
-static VPC_ID: LazyLock<Regex> = LazyLock::new(|| validate::re(r"^vpc-[0-9a-f]{8,17}$"));
-static VPC_ENDPOINT_ID: LazyLock<Regex> = LazyLock::new(|| validate::re(r"^vpce-[0-9a-f]{8,17}$"));
+pub(crate) static VPC_ID: LazyLock<Regex> = LazyLock::new(|| validate::re(r"^vpc-[0-9a-f]{8,17}$"));
+pub(crate) static VPC_ENDPOINT_ID: LazyLock<Regex> =
+    LazyLock::new(|| validate::re(r"^vpce-[0-9a-f]{8,17}$"));
 
 /// Ends every pending phase whose end time is at or before `now`.
 pub(crate) fn settle(state: &mut State, now: u64) {

@@ -14,7 +14,9 @@ use super::job::{Deposed, Job, TaskError};
 use super::journal::JournalClient;
 use super::schedule::{Node, Step};
 use crate::desired::{DesiredResource, desired};
-use crate::plan::{KnownOutputs, Plan, recorded_known_outputs, resolve_references};
+use crate::plan::{
+    KnownOutputs, Plan, dependency_outputs, recorded_known_outputs, resolve_references,
+};
 use crate::provider::{Progress, Provider, ProviderError};
 use crate::values::contains_unknown;
 
@@ -154,18 +156,6 @@ impl<P: Provider + 'static> Round<'_, P> {
             deposed,
         })
     }
-}
-
-/// The outputs of what `desired` depends on, for those recorded.
-fn dependency_outputs(
-    desired: &DesiredResource,
-    known: &KnownOutputs,
-) -> BTreeMap<Address, BTreeMap<String, Value>> {
-    desired
-        .dependencies
-        .iter()
-        .filter_map(|a| Some((a.clone(), known.get(a)?.clone()?)))
-        .collect()
 }
 
 /// The pending delete of the resource `address`'s replacement deposed,

@@ -18,9 +18,6 @@ pub struct ConnectionAttributes {
     pub name: String,
 }
 
-/// What a connection's `status` output says when a person still has to
-/// complete the handshake in the App Runner console.
-pub const CONNECTION_PENDING: &str = "PENDING_HANDSHAKE";
 /// A connection services can use.
 pub const CONNECTION_AVAILABLE: &str = "AVAILABLE";
 

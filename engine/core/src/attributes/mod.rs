@@ -35,7 +35,7 @@ use crate::values::{is_sealed, is_unknown};
 pub use autoscaling::{
     AutoScalingAttributes, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE,
 };
-pub use connection::{CONNECTION_AVAILABLE, CONNECTION_PENDING, ConnectionAttributes};
+pub use connection::{CONNECTION_AVAILABLE, ConnectionAttributes};
 pub use domain::{DOMAIN_ACTIVE, DOMAIN_PENDING_VALIDATION, DnsRecord, DomainAttributes};
 pub use observability::{ObservabilityAttributes, TRACING_AWSXRAY};
 pub use repository::{LifecycleAttributes, RepositoryAttributes, TagMutability};

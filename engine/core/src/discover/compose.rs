@@ -8,7 +8,7 @@
 //! file is short and the plan against the recorded live values stays
 //! empty.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use apprun_schema::patterns::LOGICAL_NAME;
 use apprun_schema::{Address, Kind, Stack, VarInputs};
@@ -159,7 +159,7 @@ fn hashless(name: &str) -> &str {
 /// Keys for every found resource (parallel to `found`), and whether its
 /// name is the default one the key gives (so `name:` is left out).
 fn assign_keys(stack: &str, found: &[Found]) -> Vec<(String, bool)> {
-    let mut taken: BTreeMap<(Kind, String), ()> = BTreeMap::new();
+    let mut taken: BTreeSet<(Kind, String)> = BTreeSet::new();
     found
         .iter()
         .map(|f| {
@@ -179,11 +179,11 @@ fn assign_keys(stack: &str, found: &[Found]) -> Vec<(String, bool)> {
             };
             let mut key = base.clone();
             let mut n = 2;
-            while taken.contains_key(&(f.kind, key.clone())) {
+            while taken.contains(&(f.kind, key.clone())) {
                 key = format!("{}-{n}", base.chars().take(58).collect::<String>());
                 n += 1;
             }
-            taken.insert((f.kind, key.clone()), ());
+            taken.insert((f.kind, key.clone()));
             let default = default && key == base;
             (key, default)
         })

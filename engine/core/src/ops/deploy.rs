@@ -19,7 +19,8 @@ use super::{Hooks, OpError, Workspace};
 use crate::desired::{DesiredResource, desired};
 use crate::live::Deployment;
 use crate::plan::{
-    Action, PlanInput, PlanOptions, plan, recorded_known_outputs, resolve_references, stack_digest,
+    Action, PlanInput, PlanOptions, dependency_outputs, plan, recorded_known_outputs,
+    resolve_references, stack_digest,
 };
 use crate::provider::{Created, Provider, ProviderError, ResourceRequest};
 
@@ -179,11 +180,7 @@ fn prepare(
                 .ok_or_else(|| OpError::NotApplied {
                     address: address.to_string(),
                 })?;
-            let dependencies = desired
-                .dependencies
-                .iter()
-                .filter_map(|a| Some((a.clone(), known.get(a)?.clone()?)))
-                .collect();
+            let dependencies = dependency_outputs(&desired, &known);
             Ok(Prepared {
                 resolved: resolve_references(&desired.attributes, &known),
                 physical_id: record.physical_id.clone().unwrap_or_default(),

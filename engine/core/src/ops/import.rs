@@ -54,8 +54,9 @@ pub async fn import<P: Provider + 'static>(
     let parsed = Address::parse(address).ok_or_else(|| OpError::InvalidAddress {
         address: address.to_string(),
     })?;
-    let resource = desired(ws.stack)
-        .into_iter()
+    let declared = desired(ws.stack);
+    let resource = declared
+        .iter()
         .find(|d| d.address == parsed)
         .ok_or_else(|| OpError::NotDeclared {
             address: address.to_string(),
@@ -68,7 +69,7 @@ pub async fn import<P: Provider + 'static>(
         });
     }
     provider.preflight().await?;
-    let hint = read_hint(&resource, journal.snapshot());
+    let hint = read_hint(resource, journal.snapshot());
     let observed = provider
         .read(parsed.kind, id, &hint)
         .await?
@@ -78,7 +79,7 @@ pub async fn import<P: Provider + 'static>(
     let physical_id = provider.canonical_id(parsed.kind, id, &observed);
     journal.update(|snapshot| {
         let record = recorded(
-            &resource,
+            resource,
             &observed.attributes,
             &physical_id,
             observed.outputs.clone(),
@@ -88,10 +89,7 @@ pub async fn import<P: Provider + 'static>(
         // What the stack says depends on the imported resource records it
         // again (`state rm` took it out of their lists), so destroy deletes
         // them before it.
-        for dependent in desired(ws.stack)
-            .into_iter()
-            .filter(|d| d.dependencies.contains(&parsed))
-        {
+        for dependent in declared.iter().filter(|d| d.dependencies.contains(&parsed)) {
             let name = dependent.address.to_string();
             if let Some(mut other) = snapshot.resource(&name).cloned()
                 && !other.dependencies.contains(&address.to_string())

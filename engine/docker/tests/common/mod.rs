@@ -11,7 +11,7 @@ use apprun_docker::{
 };
 use apprun_engine::provider::{Progress, ResourceRequest};
 use apprun_schema::Address;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "../../../../tests/shared/image_tags.rs"]
@@ -203,4 +203,33 @@ pub fn request<'a>(
         progress: progress.clone(),
         created: apprun_engine::provider::Created::ignore(),
     }
+}
+
+/// Normalized service attributes (the shape of `apprun_engine::desired`)
+/// of the echo server answering `message`, with fast health checks and no
+/// tags.
+pub fn echo_service_attrs(name: &str, message: &str) -> Value {
+    json!({
+        "name": name,
+        "source_type": "image",
+        "image": "apprun/echo:latest",
+        "port": 8080,
+        "cpu": 256,
+        "memory": 512,
+        "env": { "MESSAGE": message },
+        "secrets": {},
+        "health_check": {
+            "protocol": "HTTP",
+            "path": "/health",
+            "interval": 1,
+            "timeout": 1,
+            "healthy_threshold": 1,
+            "unhealthy_threshold": 2
+        },
+        "auto_deploy": false,
+        "ingress": "public",
+        "ip_address_type": "IPV4",
+        "paused": false,
+        "tags": {}
+    })
 }

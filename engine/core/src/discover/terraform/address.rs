@@ -193,7 +193,7 @@ fn unquote(text: &str) -> Result<(String, &str), String> {
 /// Quotes a string as Terraform quotes an instance key (its
 /// `toHCLQuotedString`): backslash escapes, doubled template introducers
 /// (`$${`, `%%{`), `\uXXXX` for characters that do not print.
-pub fn hcl_quoted(text: &str) -> String {
+fn hcl_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for (at, c) in text.char_indices() {

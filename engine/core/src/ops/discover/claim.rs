@@ -23,19 +23,12 @@ pub async fn claim_now<P: Provider>(
     Ok(())
 }
 
-/// The addresses `discover` adopted that the next apply still has to tag
-/// (what `plan` tells beside its changes).
-pub fn unclaimed(ws: &Workspace<'_>) -> Result<Vec<String>, OpError> {
+/// How many resources `discover` adopted that the next apply still has
+/// to tag (what `plan` tells beside its changes).
+pub fn unclaimed(ws: &Workspace<'_>) -> Result<usize, OpError> {
     Ok(ws
         .read_state()?
-        .map(|s| {
-            s.resources
-                .iter()
-                .filter(|r| r.unclaimed)
-                .map(|r| r.address.clone())
-                .collect()
-        })
-        .unwrap_or_default())
+        .map_or(0, |s| s.resources.iter().filter(|r| r.unclaimed).count()))
 }
 
 /// Tags every resource `discover` adopted without its ownership tags and
@@ -58,16 +51,31 @@ pub async fn claim_adopted<P: Provider, S: Storage + ?Sized>(
         return Ok(0);
     }
     provider.preflight().await?;
+    // Tag every one, then clear the marks of those tagged in one state
+    // write (a failure still records the ones done before it).
+    let mut claimed = Vec::new();
+    let mut failure = None;
     for (address, id) in &unclaimed {
-        provider
+        match provider
             .claim(address.kind, id, ws.stack_name(), address)
-            .await?;
-        journal.update(|snapshot| {
-            if let Some(mut r) = snapshot.resource(&address.to_string()).cloned() {
-                r.unclaimed = false;
-                snapshot.upsert(r);
+            .await
+        {
+            Ok(()) => claimed.push(address.to_string()),
+            Err(error) => {
+                failure = Some(error);
+                break;
             }
-        })?;
+        }
+    }
+    journal.update(|snapshot| {
+        for r in snapshot.resources.iter_mut() {
+            if claimed.contains(&r.address) {
+                r.unclaimed = false;
+            }
+        }
+    })?;
+    if let Some(error) = failure {
+        return Err(error.into());
     }
     hooks.notice(&format!(
         "Tagged {} adopted resource(s) with apprun's ownership tags.",

@@ -27,7 +27,7 @@ use crate::target::Target;
 
 pub use claim::{claim_adopted, claim_now, unclaimed};
 pub use files::Destination;
-pub use scope::{CLOUDFORMATION_TAG, STACK_TAG, read_terraform_file};
+pub use scope::{CLOUDFORMATION_TAG, read_terraform_file};
 
 use reading::{Read, read_many};
 use scope::{

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apprun_schema::Kind;
 use serde_json::Value;
@@ -11,7 +10,7 @@ use crate::ops::Hooks;
 use crate::provider::{Observed, Provider, ProviderError};
 
 /// How many reads run at once.
-const CONCURRENCY: usize = 16;
+pub(super) const CONCURRENCY: usize = 16;
 
 /// One read resource, every tag it carries, and (for a service, when
 /// asked) what is attached to it.
@@ -33,11 +32,10 @@ pub(super) async fn read_many<P: Provider + 'static>(
     hooks: &dyn Hooks,
 ) -> (Vec<Read>, Vec<(Kind, String, ProviderError)>) {
     let total = items.len();
-    let done = Arc::new(AtomicUsize::new(0));
     let limit = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for (kind, id, hint) in items {
-        let (provider, limit, done) = (provider.clone(), limit.clone(), done.clone());
+        let (provider, limit) = (provider.clone(), limit.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let read = async {
@@ -58,12 +56,12 @@ pub(super) async fn read_many<P: Provider + 'static>(
                 }))
             }
             .await;
-            done.fetch_add(1, Ordering::Relaxed);
             (kind, id, read)
         });
     }
     let (mut found, mut failed) = (Vec::new(), Vec::new());
     let step = (total / 10).max(25);
+    let mut done: usize = 0;
     while let Some(joined) = tasks.join_next().await {
         let Ok((kind, id, read)) = joined else {
             continue;
@@ -73,7 +71,8 @@ pub(super) async fn read_many<P: Provider + 'static>(
             Ok(None) => {}
             Err(e) => failed.push((kind, id, e)),
         }
-        let n = done.load(Ordering::Relaxed);
+        done += 1;
+        let n = done;
         if n.is_multiple_of(step) && n < total {
             hooks.notice(&format!("  read {n} of {total}"));
         }

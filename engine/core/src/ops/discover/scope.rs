@@ -10,12 +10,10 @@ use serde_json::Value;
 use super::Filters;
 use crate::discover::terraform::{TerraformId, TerraformInventory};
 use crate::ops::OpError;
-use crate::provider::{Provider, ProviderError};
+use crate::provider::{Provider, ProviderError, STACK_TAG};
 
 /// The tag CloudFormation (and so Copilot) puts on what it manages.
 pub const CLOUDFORMATION_TAG: &str = "aws:cloudformation:stack-name";
-/// The tag naming the apprun stack that owns a resource.
-pub const STACK_TAG: &str = "apprun:stack";
 
 /// Why a resource with `tags` is not adopted into `stack`, if it is not.
 pub(super) fn not_ours(
@@ -106,7 +104,7 @@ pub(super) async fn services_in_scope<P: Provider + 'static>(
         return Ok(arns);
     }
     // The tags of every listed service, a few at a time.
-    let limit = Arc::new(tokio::sync::Semaphore::new(16));
+    let limit = Arc::new(tokio::sync::Semaphore::new(super::reading::CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for arn in arns.drain(..) {
         let (provider, limit) = (provider.clone(), limit.clone());
