@@ -154,6 +154,8 @@ roles:
         statements:
           - effect: Deny
             actions: ["s3:DeleteObject"]
+          - actions: ["s3:GetObject"]
+            resources: ["arn:aws:s3:::home/$${aws:username}/*"]
 services:
   app:
     code:
@@ -173,7 +175,7 @@ services:
     cpu: 4 vCPU
     memory: 12 GB
     start_command: nginx -g 'daemon off;'
-    env: { A: "1", "B_KEY": "two words" }
+    env: { A: "1", "B_KEY": "two words", HOME_DIR: "$${HOME}/app" }
     health_check: { protocol: HTTP, path: /ready, interval: 7, timeout: 3, healthy_threshold: 4, unhealthy_threshold: 6 }
     ip_address_type: DUAL_STACK
     kms_key: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
@@ -198,6 +200,7 @@ fn a_code_service_and_every_service_setting_compose_back() {
         "name: legacy-api-name",
         "effect: Deny",
         "cpu: 4 vCPU",
+        "HOME_DIR: \"$${HOME}/app\"",
         "odd key: \"true\"",
         "code:\n      repository: https://github.com/example/app\n      branch: release",
     ] {

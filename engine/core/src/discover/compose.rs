@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use apprun_schema::expr::escape;
 use apprun_schema::patterns::LOGICAL_NAME;
 use apprun_schema::{Address, Kind, Stack, VarInputs};
 use serde_json::{Map, Value};
@@ -224,7 +225,7 @@ impl Wiring {
         self.arns
             .get(value)
             .cloned()
-            .unwrap_or_else(|| value.to_owned())
+            .unwrap_or_else(|| escape(value))
     }
 
     /// An image as `${repositories.KEY.uri}:TAG` when its repository was
@@ -234,10 +235,10 @@ impl Wiring {
             if let Some(rest) = image.strip_prefix(uri.as_str())
                 && (rest.starts_with(':') || rest.starts_with('@'))
             {
-                return format!("{reference}{rest}");
+                return format!("{reference}{}", escape(rest));
             }
         }
-        image.to_owned()
+        escape(image)
     }
 }
 
@@ -389,7 +390,7 @@ fn role_fields(
         .filter_map(Value::as_str)
     {
         if !(kind == "access" && arn == ECR_ACCESS_POLICY) {
-            policies.push(Node::Str(arn.to_owned()));
+            policies.push(Node::text(arn));
         }
     }
     for (name, text) in attrs
@@ -420,11 +421,8 @@ fn inline_policy(name: &str, text: &str) -> Result<Node, String> {
     };
     let list = |v: Option<&Value>| -> Option<Vec<Node>> {
         match v? {
-            Value::String(s) => Some(vec![Node::Str(s.clone())]),
-            Value::Array(items) => items
-                .iter()
-                .map(|i| i.as_str().map(|s| Node::Str(s.to_owned())))
-                .collect(),
+            Value::String(s) => Some(vec![Node::text(s)]),
+            Value::Array(items) => items.iter().map(|i| i.as_str().map(Node::text)).collect(),
             _ => None,
         }
     };
@@ -453,7 +451,7 @@ fn inline_policy(name: &str, text: &str) -> Result<Node, String> {
         out.push(Node::Map(statement));
     }
     Ok(Node::Map(vec![
-        Entry::new("name", Node::Str(name.to_owned())),
+        Entry::new("name", Node::text(name)),
         Entry::new("statements", Node::List(out)),
     ]))
 }
@@ -581,7 +579,7 @@ pub fn compose(stack: &str, region: &str, found: &[Found]) -> Draft {
         let arn = f.observed.outputs.get("arn").and_then(Value::as_str);
         let (mut entry, notes) = entry_of(f, &wiring, arn.and_then(|a| usage.get(a).copied()));
         if !default_name && f.kind != Kind::Domain {
-            entry.insert(0, Entry::new("name", Node::Str(name_of(f))));
+            entry.insert(0, Entry::new("name", Node::text(&name_of(f))));
         }
         let wanted = referenced(&entry);
         let context: Vec<(&Address, &Entries)> = done

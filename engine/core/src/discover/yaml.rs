@@ -46,11 +46,17 @@ impl Entry {
 }
 
 impl Node {
-    /// A JSON value as a node (object keys in their order; a number that
+    /// A string as found live: written so the stack reads it back
+    /// literally (`${` escaped as `$${`, never taken for a reference).
+    pub fn text(s: &str) -> Node {
+        Node::Str(apprun_schema::expr::escape(s))
+    }
+
+    /// A JSON value (as found live, so its strings are [`Node::text`]) as a node (object keys in their order; a number that
     /// is not an integer as text).
     pub fn from_json(value: &Value) -> Node {
         match value {
-            Value::String(s) => Node::Str(s.clone()),
+            Value::String(s) => Node::text(s),
             Value::Bool(b) => Node::Bool(*b),
             Value::Number(n) => n
                 .as_i64()
